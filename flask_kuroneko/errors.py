@@ -1,0 +1,75 @@
+"""One error hierarchy for the whole package (stripe-python style).
+
+A decline or "under review" is an *outcome*, never an exception: only things a caller must
+handle differently (bad configuration, an illegal transition, a request that cannot be made
+valid, Yamato's business errors, transport failures) are raised.
+"""
+from __future__ import annotations
+
+
+class KuronekoError(Exception):
+    """Base class of every error raised by flask_kuroneko."""
+
+
+class ConfigurationError(KuronekoError):
+    """The host application is missing a hook or has an invalid setting."""
+
+
+class InvalidTransition(KuronekoError):
+    """A payment operation is not allowed from the payment's current status."""
+
+    def __init__(self, message: str, *, current: str | None = None, operation: str | None = None):
+        super().__init__(message)
+        self.current = current
+        self.operation = operation
+
+
+class ValidationError(KuronekoError):
+    """A request value cannot be made valid for Yamato; raised before any HTTP call.
+
+    ``field`` is the Yamato parameter name (e.g. ``telNum``), ``message`` a Japanese sentence
+    fit to show to the person who can fix it. The offending value is deliberately not kept:
+    it is personal data.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ApiError(KuronekoError):
+    """Yamato answered ``returnCode=1`` (or the call failed, see subclasses)."""
+
+    def __init__(self, message: str, *, operation: str | None = None, code: str | None = None,
+                 order_no: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.operation = operation
+        self.code = code
+        self.order_no = order_no
+
+
+class AuthenticationError(ApiError):
+    """Merchant code unknown/unusable or password mismatch: a settings problem, not the buyer's."""
+
+
+class ApiConnectionError(ApiError):
+    """The call did not produce a usable answer.
+
+    ``may_have_reached`` tells whether Yamato may have received (and acted on) the request:
+    False only when the connection could not be made at all. When True, the outcome is
+    unknown and must be resolved by asking Yamato (KAAST0010/KAARS0010), never guessed.
+    """
+
+    def __init__(self, message: str, *, may_have_reached: bool, operation: str | None = None,
+                 order_no: str | None = None):
+        super().__init__(message, operation=operation, order_no=order_no)
+        self.may_have_reached = may_have_reached
+
+
+class MalformedResponseError(ApiConnectionError):
+    """Yamato answered, but not with a readable ``<return>`` document (HTTP 5xx, bad XML)."""
+
+    def __init__(self, message: str, *, operation: str | None = None, order_no: str | None = None):
+        super().__init__(message, may_have_reached=True, operation=operation, order_no=order_no)
