@@ -34,14 +34,53 @@ def api_client(sandbox_session):
 
 
 # --------------------------------------------------------------------------- databases
+# KURONEKO_TEST_DATABASE_URL picks the server: "sqlite" (default), or a PostgreSQL / MariaDB URL.
+# On a server each pytest run gets its own throw-away database, so parallel runs (several
+# developers, CI) never see each other's tables.
+
+
+def _server_url() -> str | None:
+    url = os.environ.get("KURONEKO_TEST_DATABASE_URL", "sqlite")
+    return None if url == "sqlite" else url
+
+
+@pytest.fixture(scope="session")
+def _server_database():
+    base = _server_url()
+    if base is None:
+        yield None
+        return
+    import secrets
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    name = f"kuroneko_t{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            if url.get_backend_name() == "postgresql":
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            else:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(_server_database, tmp_path) -> str:
+    """URL for this test: a fresh SQLite file, or this run's private server database (the
+    caller creates and drops its tables)."""
+    return _server_database or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
 def test_database_url(tmp_path) -> str:
-    """URL of the database the suite runs on: KURONEKO_TEST_DATABASE_URL, default SQLite."""
-    url = os.environ.get("KURONEKO_TEST_DATABASE_URL", "sqlite")
-    if url == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
-    return url
+    """Deprecated helper kept for early callers: SQLite only. Use the ``database_url`` fixture."""
+    return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
 test_database_url.__test__ = False  # a helper, not a test
