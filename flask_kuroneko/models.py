@@ -135,6 +135,7 @@ def define_models(db) -> SimpleNamespace:
         yamato_warning = sa.Column(sa.Integer, nullable=True)
         synced_at = sa.Column(sa.DateTime, nullable=True)
         drift = sa.Column(sa.Text, nullable=True)                  # M25: Yamato disagrees with us
+        conversion_shown_at = sa.Column(sa.DateTime, nullable=True)  # M13: tag rendered once
         replaces_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payments.id"), nullable=True)
         authorized_at = sa.Column(sa.DateTime, nullable=True)
         captured_at = sa.Column(sa.DateTime, nullable=True)
