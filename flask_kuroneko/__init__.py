@@ -1,12 +1,20 @@
 """flask-kuroneko: Yamato クロネコ代金後払いサービス for Flask."""
 from __future__ import annotations
 
+from . import signals
+from .checkout_api import MethodOffer, SmartphoneForm
 from .errors import (ApiConnectionError, ApiError, AuthenticationError, ConfigurationError,
                      InvalidTransition, KuronekoError, MalformedResponseError, ValidationError)
+from .extension import Kuroneko, KuronekoState, current_kuroneko, current_state
+from .models import PaymentKind, PaymentStatus
 from .orderdata import Address, Adjustment, OrderData, OrderLine
+from .rules import RuleViolation
+from .settings import EffectiveSettings, SettingsError
 
 __all__ = [
     "Address", "Adjustment", "ApiConnectionError", "ApiError", "AuthenticationError",
-    "ConfigurationError", "InvalidTransition", "KuronekoError", "MalformedResponseError",
-    "OrderData", "OrderLine", "ValidationError",
+    "ConfigurationError", "EffectiveSettings", "InvalidTransition", "Kuroneko", "KuronekoError",
+    "KuronekoState", "MalformedResponseError", "MethodOffer", "OrderData", "OrderLine",
+    "PaymentKind", "PaymentStatus", "RuleViolation", "SettingsError", "SmartphoneForm",
+    "ValidationError", "current_kuroneko", "current_state", "signals",
 ]

@@ -86,3 +86,47 @@ def test_database_url(tmp_path) -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 # --------------------------------------------------------------------------- extension core
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Extra app.config for the ``app`` fixture; override this fixture in a test module."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, simulator, app_config):
+    """The minimal host shop of tests/hosts/simple_shop.py with the extension initialised,
+    tables created (dropped afterwards), the sandbox served in-process by ``simulator``."""
+    from hosts import simple_shop
+
+    application = simple_shop.create_app(database_url, **app_config)
+    with application.app_context():
+        simple_shop.db.create_all()
+        application.extensions["kuroneko"].use_simulator(simulator)
+    yield application
+    with application.app_context():
+        simple_shop.db.session.remove()
+        simple_shop.db.drop_all()
+        simple_shop.db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The host's Flask-SQLAlchemy object, inside an app context of ``app``."""
+    from hosts import simple_shop
+    with app.app_context():
+        yield simple_shop.db
+
+
+@pytest.fixture
+def client(app):
+    """Flask test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def kuroneko(db):
+    """The host's Kuroneko object (hooks registered), used inside an app context."""
+    from hosts import simple_shop
+    return simple_shop.kuroneko

@@ -1,0 +1,230 @@
+"""Checkout API behind the ``Kuroneko`` methods (api.md "Checkout API").
+
+What the shop asks before and while creating an order: which 支払方法 to offer (M8–M10), the
+fee (M7), a dry run of what Yamato would refuse (so the shop refuses BEFORE creating the order),
+starting the payment (delegated to ``service.authorize``), the payment of an order, and the
+conversion tag (M13). Nothing here changes a payment's status.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import Markup, escape
+from wtforms import Form, StringField
+from wtforms.validators import InputRequired, ValidationError as FormValidationError
+
+from . import rules, wire
+from .errors import ValidationError
+from .models import PaymentKind, PaymentStatus, utcnow
+from .normalize import normalize_phone
+from .orderdata import Adjustment, OrderData
+from .yamato_requests import authorization_request
+
+logger = logging.getLogger(__name__)
+
+#: Name of the スマホタイプ form field holding the mobile number (form_data key).
+SMS_PHONE_FIELD = "sms_phone"
+FEE_LINE_NAME = "後払い手数料"
+#: orderNo used only for dry runs (never sent).
+_DRY_RUN_ORDER_NO = "0000000000"
+MSG_METHOD_UNAVAILABLE = "選択された支払方法は現在ご利用いただけません。別の支払方法をお選びください。"
+MSG_NOT_CONFIGURED = "現在ご利用いただけません。"
+
+
+def _mobile_validator(form: Form, field: StringField) -> None:
+    try:
+        field.data = normalize_phone(field.data, field=SMS_PHONE_FIELD, label="携帯電話番号",
+                                     mobile_only=True)
+    except ValidationError as exc:
+        raise FormValidationError(exc.message) from None
+
+
+class SmartphoneForm(Form):
+    """Extra field of スマホタイプ (M12): the mobile number that receives the SMS code."""
+    sms_phone = StringField("携帯電話番号（SMS受信用）",
+                            validators=[InputRequired("携帯電話番号を入力してください。"),
+                                        _mobile_validator],
+                            render_kw={"inputmode": "tel", "autocomplete": "tel"})
+
+
+FORM_CLASSES: dict[PaymentKind, type[Form] | None] = {
+    PaymentKind.INVOICE: None,
+    PaymentKind.SMARTPHONE: SmartphoneForm,
+}
+
+
+@dataclass(frozen=True)
+class MethodOffer:
+    """One 支払方法 as the checkout shows it."""
+    method_id: int
+    kind: str
+    name: str
+    description_html: Markup
+    fee: int
+    available: bool
+    reason: str | None
+    form_class: type[Form] | None
+
+
+def _form_values(form_data: Any) -> dict[str, Any]:
+    if form_data is None:
+        return {}
+    if isinstance(form_data, Form):
+        return dict(form_data.data)
+    if hasattr(form_data, "to_dict"):       # werkzeug MultiDict
+        return form_data.to_dict()
+    if isinstance(form_data, Mapping):
+        return dict(form_data)
+    raise TypeError("form_data must be a mapping, a MultiDict or a WTForms form")
+
+
+def _with_fee(order: OrderData, fee: int) -> OrderData:
+    """The order as Yamato would see it: the fee as one more line, in the total."""
+    if fee <= 0:
+        return order
+    return dataclasses.replace(order, adjustments=[*order.adjustments, Adjustment(FEE_LINE_NAME, fee)],
+                               total=order.total + fee)
+
+
+def _data_problem(state: Any, order: OrderData, *, sms_phone: str | None,
+                  smartphone: bool) -> str | None:
+    """Dry run of the client's normalisation of KAARA0010 (no HTTP); Japanese detail or None."""
+    current = state.settings()
+    order_date = rules.jst_date(order.placed_at)
+    today = rules.today_jst()
+    ship_date = rules.planned_ship_date(order_date, ship_within_days=current.ship_within_days,
+                                        desired_delivery_date=order.desired_delivery_date,
+                                        today=today)
+    phone = sms_phone if smartphone else None
+    if smartphone and phone is None:
+        phone = "09000000000"   # the number is asked on the form; check the rest of the data
+    try:
+        req = authorization_request(order, order_no=_DRY_RUN_ORDER_NO, order_date=order_date,
+                                    ship_date=ship_date, sms_phone=phone)
+        wire.authorization_fields(req, today=today)
+    except ValidationError as exc:
+        return exc.message
+    return None
+
+
+def _method_allowed(method: Any, current: Any) -> bool:
+    return bool(method.active) and (method.kind != PaymentKind.SMARTPHONE.value
+                                    or current.smartphone_enabled)
+
+
+def _not_configured(current: Any) -> bool:
+    return current.environment != "sandbox" and not current.has_credentials
+
+
+def available_methods(state: Any, order: OrderData) -> list[MethodOffer]:
+    current = state.settings()
+    fee = current.fee_for(order.total)
+    offers = []
+    for method in rules.list_methods(active_only=True):
+        if not _method_allowed(method, current):
+            continue   # スマホタイプ without the M5 option: never shown
+        kind = PaymentKind(method.kind)
+        if _not_configured(current):
+            logger.warning("後払い not offered: merchant code/password missing for %s",
+                           current.environment)
+            reason: str | None = MSG_NOT_CONFIGURED
+        else:
+            reason = rules.unavailable_reason(
+                order, fee=fee, credit_limit=current.credit_limit,
+                check_data=lambda o: _data_problem(state, _with_fee(o, fee), sms_phone=None,
+                                                   smartphone=kind is PaymentKind.SMARTPHONE))
+        offers.append(MethodOffer(
+            method_id=method.id, kind=kind.value, name=method.name,
+            description_html=Markup(method.description_html or ""), fee=fee,
+            available=reason is None, reason=reason, form_class=FORM_CLASSES[kind]))
+    return offers
+
+
+def _method(method_id: Any) -> Any:
+    try:
+        return rules.get_method(int(method_id))
+    except (TypeError, ValueError):
+        raise rules.RuleViolation("指定された支払方法が見つかりません。") from None
+
+
+def fee_for(state: Any, method_id: Any, amount: int) -> int:
+    _method(method_id)
+    return state.settings().fee_for(int(amount))
+
+
+def validate_order(state: Any, order: OrderData, method_id: Any, form_data: Any = None) -> list[str]:
+    """Problems (Japanese) that would stop the payment; [] when the order can be placed."""
+    current = state.settings()
+    try:
+        method = _method(method_id)
+    except rules.RuleViolation as exc:
+        return [exc.message]
+    if not _method_allowed(method, current) or _not_configured(current):
+        return [MSG_METHOD_UNAVAILABLE]
+    fee = current.fee_for(order.total)
+    reason = rules.unavailable_reason(order, fee=fee, credit_limit=current.credit_limit)
+    if reason:
+        return [reason]
+    errors: list[str] = []
+    smartphone = method.kind == PaymentKind.SMARTPHONE.value
+    phone = None
+    if smartphone:
+        form = SmartphoneForm(data=_form_values(form_data))
+        if not form.validate():
+            errors.extend(msg for msgs in form.errors.values() for msg in msgs)
+        else:
+            phone = form.sms_phone.data
+    problem = _data_problem(state, _with_fee(order, fee), sms_phone=phone, smartphone=smartphone)
+    if problem:
+        errors.append(problem)
+    return errors
+
+
+def start_payment(state: Any, order: Any, method_id: Any, form_data: Any = None):
+    """Authorize through the service (the only place that changes a payment's status)."""
+    from . import service
+    return service.authorize(order, int(method_id), _form_values(form_data) or None)
+
+
+def payment_for(state: Any, order_id: Any) -> Any:
+    models = state.models
+    return state.db.session.scalar(
+        sa.select(models.Payment).where(models.Payment.host_order_id == str(order_id))
+        .order_by(models.Payment.created_at.desc(), models.Payment.id.desc()).limit(1))
+
+
+def conversion_tag(state: Any, order_id: Any) -> Markup:
+    """M13: the settings' tag with {order_id}/{order_no}/{amount} filled in, once per order and
+    only after 与信 (or 審査中 when allowed). Rendering is claimed with a conditional UPDATE so
+    two concurrent page loads cannot both render it."""
+    current = state.settings()
+    if not current.conversion_tag.strip():
+        return Markup("")
+    payment = payment_for(state, order_id)
+    if payment is None:
+        return Markup("")
+    statuses = {PaymentStatus.AUTHORIZED.value, PaymentStatus.CAPTURED.value}
+    if current.conversion_on_review:
+        statuses |= {PaymentStatus.UNDER_REVIEW.value, PaymentStatus.AWAITING_SMS.value}
+    if payment.status not in statuses or payment.conversion_shown_at is not None:
+        return Markup("")
+    models, session = state.models, state.db.session
+    claimed = session.execute(
+        sa.update(models.Payment)
+        .where(models.Payment.id == payment.id, models.Payment.conversion_shown_at.is_(None))
+        .values(conversion_shown_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    if claimed != 1:
+        return Markup("")
+    html = current.conversion_tag
+    for token, value in (("{order_id}", payment.host_order_id), ("{order_no}", payment.order_no),
+                         ("{amount}", payment.amount)):
+        html = html.replace(token, str(escape(str(value))))
+    logger.info("conversion tag rendered for payment %s", payment.order_no)
+    return Markup(html)

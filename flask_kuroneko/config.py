@@ -1,0 +1,131 @@
+"""``KURONEKO_*`` configuration: one defaults dict and a strict accessor (Flask-Security style).
+
+Why strict: a misspelt key (``KURONEKO_MERCHANTCODE``) would otherwise be ignored silently and
+the shop would talk to Yamato with the wrong settings. Unknown ``KURONEKO_*`` keys in
+``app.config`` are refused at ``init_app`` and unknown names passed to :func:`get` raise.
+
+Keys whose default is ``None`` in :data:`SETTINGS_OVERRIDES` mirror a field of the settings row
+(M1–M7); setting them in ``app.config`` overrides the database value and locks the field in the
+admin form (see ``settings.py``).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app
+
+from .errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "KURONEKO_"
+ENVIRONMENTS = ("sandbox", "test", "production")
+
+#: Settings-row field -> config key (without prefix). ``None`` in app.config = "use the DB".
+SETTINGS_OVERRIDES: dict[str, str] = {
+    "merchant_code": "MERCHANT_CODE",
+    "password": "PASSWORD",
+    "environment": "ENVIRONMENT",
+    "yamato_delivery_method_ids": "YAMATO_DELIVERY_METHODS",
+    "other_carrier_enabled": "OTHER_CARRIER",
+    "smartphone_enabled": "SMARTPHONE",
+    "ship_within_days": "SHIP_WITHIN_DAYS",
+    "fee_mode": "FEE_MODE",
+    "fee_fixed": "FEE_FIXED",
+    "fee_tiers": "FEE_TIERS",
+    "credit_limit": "CREDIT_LIMIT",
+    "cancel_with_order": "CANCEL_WITH_ORDER",
+    "change_amount_with_order": "CHANGE_AMOUNT_WITH_ORDER",
+    "prepayment_log_enabled": "PREPAYMENT_LOG",
+    "conversion_tag": "CONVERSION_TAG",
+    "conversion_on_review": "CONVERSION_ON_REVIEW",
+}
+
+#: Every accepted key (without the ``KURONEKO_`` prefix) and its default.
+DEFAULTS: dict[str, Any] = {
+    # --- settings-row overrides (None = take the value stored by the admin) -----------------
+    **{key: None for key in SETTINGS_OVERRIDES.values()},
+    # --- URLs and templates ----------------------------------------------------------------
+    "ADMIN_URL_PREFIX": "/admin/kuroneko",
+    "CHECKOUT_URL_PREFIX": "/kuroneko",
+    "ADMIN_ENABLED": True,            # register the admin blueprint (when the module exists)
+    "CHECKOUT_ENABLED": True,         # register the checkout blueprint (when the module exists)
+    "BASE_TEMPLATE": "kuroneko/base.html",
+    "CHECKOUT_SUCCESS_ENDPOINT": None,   # url_for(endpoint, order_id=...) after 与信
+    "CHECKOUT_FAILURE_ENDPOINT": None,   # url_for(endpoint, order_id=...) after 決済不可
+    # --- talking to Yamato ------------------------------------------------------------------
+    "TIMEOUT": 20.0,                  # seconds, every API call (spec §2.2: integrations use 20–30)
+    "STATUS_TIMEOUT": 10.0,           # seconds, state inquiries (KAAST/KAARS) from the sweep
+    "CART_CODE": None,                # cartCode sent with KAARA0010 (partner id), optional
+    "BULK_CONCURRENCY": 4,            # parallel Yamato calls of admin bulk actions
+    "SMS_WINDOW_MINUTES": 30,         # M12: スマホタイプ authentication window
+    "NOTIFY_SECRET": None,            # path secret of the SMS push receiver (/notify/<secret>)
+    "BEHIND_TLS_PROXY": False,        # M14: production pages need HTTPS unless a proxy terminates it
+    # --- the host's order statuses (inbound signals) ---------------------------------------
+    "SHIPPED_STATUSES": ("発送済み",),
+    "CANCELLED_STATUSES": ("キャンセル",),
+    # --- sandbox ----------------------------------------------------------------------------
+    "SANDBOX_STATE": None,            # path of a shared SQLite store (web process + CLI worker)
+    "SANDBOX_URL": None,              # base URL of a stand-alone sandbox server
+    # --- worker -----------------------------------------------------------------------------
+    "SWEEP_INTERVAL": 60,             # seconds between two sweeps of `flask kuroneko worker`
+}
+
+
+def apply_defaults(app: Flask) -> None:
+    """Fill missing keys with their defaults and refuse unknown or invalid ``KURONEKO_*`` keys."""
+    unknown = sorted(k for k in app.config if k.startswith(PREFIX) and k[len(PREFIX):] not in DEFAULTS)
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown configuration key(s) {', '.join(unknown)}: check the spelling against "
+            f"docs/integration.md (known keys: {', '.join(PREFIX + k for k in sorted(DEFAULTS))}).")
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(PREFIX + key, value)
+    validate(app)
+
+
+def validate(app: Flask) -> None:
+    """Check the values whose mistakes would only show up at the first payment."""
+    env = app.config[PREFIX + "ENVIRONMENT"]
+    if env is not None and env not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"KURONEKO_ENVIRONMENT={env!r} is not valid: use one of {', '.join(ENVIRONMENTS)} "
+            "(or leave it unset to use the environment chosen in the admin settings).")
+    for key in ("TIMEOUT", "STATUS_TIMEOUT"):
+        value = app.config[PREFIX + key]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ConfigurationError(f"KURONEKO_{key} must be a positive number of seconds.")
+    for key in ("BULK_CONCURRENCY", "SMS_WINDOW_MINUTES", "SWEEP_INTERVAL"):
+        value = app.config[PREFIX + key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigurationError(f"KURONEKO_{key} must be a positive integer.")
+    for key in ("SHIPPED_STATUSES", "CANCELLED_STATUSES"):
+        value = app.config[PREFIX + key]
+        if isinstance(value, str) or not all(isinstance(s, str) for s in value):
+            raise ConfigurationError(
+                f"KURONEKO_{key} must be a list or tuple of the host's status names, "
+                f"e.g. ({value!r},) — not a single string.")
+    for key in ("ADMIN_URL_PREFIX", "CHECKOUT_URL_PREFIX"):
+        value = app.config[PREFIX + key]
+        if not isinstance(value, str) or not value.startswith("/"):
+            raise ConfigurationError(f"KURONEKO_{key} must be a path starting with '/'.")
+    if app.config[PREFIX + "SANDBOX_URL"] and app.config[PREFIX + "SANDBOX_STATE"]:
+        raise ConfigurationError(
+            "Set only one of KURONEKO_SANDBOX_URL (a stand-alone sandbox server) and "
+            "KURONEKO_SANDBOX_STATE (an in-process sandbox with a shared state file).")
+
+
+def get(name: str, app: Flask | None = None) -> Any:
+    """The value of ``KURONEKO_<name>`` for ``app`` (default: the current app).
+
+    ``name`` may be given with or without the prefix. An unknown name raises
+    ConfigurationError instead of returning None, so typos in our own code fail loudly.
+    """
+    key = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    if key not in DEFAULTS:
+        raise ConfigurationError(
+            f"Unknown configuration key KURONEKO_{key}: see flask_kuroneko.config.DEFAULTS "
+            "for the accepted keys.")
+    app = app if app is not None else current_app
+    return app.config.get(PREFIX + key, DEFAULTS[key])

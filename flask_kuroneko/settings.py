@@ -1,0 +1,295 @@
+"""Settings M1–M7 (+ the extension's switches): one DB row, ``app.config`` overrides and locks.
+
+Why both: merchants edit settings in the admin (as in the manual), but a deployment may pin
+some of them in configuration (e.g. the password from the environment, never in the DB).
+A field set in ``app.config`` (``KURONEKO_<KEY>`` not None, see ``config.SETTINGS_OVERRIDES``)
+wins over the row and is *locked*: the admin form shows it read-only and :func:`save_settings`
+refuses to change it.
+
+The password is never part of a repr, a log line or an exception text.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from flask import Flask, current_app
+
+from . import fees
+from .config import ENVIRONMENTS, PREFIX, SETTINGS_OVERRIDES
+from .errors import ConfigurationError
+from .rules import MAX_TOTAL, SHIP_WINDOW_DAYS, RuleViolation
+
+logger = logging.getLogger(__name__)
+
+#: Values of a settings row that does not exist yet. ``environment`` is "sandbox" so a fresh
+#: install never talks to Yamato before the merchant chose テスト環境 or 本番環境.
+FRESH_DEFAULTS: dict[str, Any] = {
+    "merchant_code": "",
+    "password": "",
+    "environment": "sandbox",
+    "yamato_delivery_method_ids": [],
+    "other_carrier_enabled": False,
+    "smartphone_enabled": False,
+    "ship_within_days": 10,
+    "fee_mode": fees.FIXED,
+    "fee_fixed": None,
+    "fee_tiers": [],
+    "credit_limit": 55_000,
+    "cancel_with_order": False,
+    "change_amount_with_order": False,
+    "prepayment_log_enabled": True,
+    "conversion_tag": "",
+    "conversion_on_review": False,
+}
+FIELDS = tuple(FRESH_DEFAULTS)
+
+
+class SettingsError(RuleViolation):
+    """A settings value that cannot be saved; ``field`` names it, ``message`` is Japanese."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class EffectiveSettings:
+    """The settings in force for the current app: DB row overridden by ``app.config``."""
+    merchant_code: str
+    password: str = field(repr=False)
+    environment: str
+    yamato_delivery_method_ids: tuple[str, ...]
+    other_carrier_enabled: bool
+    smartphone_enabled: bool
+    ship_within_days: int
+    fee_mode: str
+    fee_fixed: int | None
+    fee_tiers: tuple[tuple[int | None, int], ...]
+    credit_limit: int
+    cancel_with_order: bool
+    change_amount_with_order: bool
+    prepayment_log_enabled: bool
+    conversion_tag: str = field(repr=False)
+    conversion_on_review: bool
+    locked: frozenset[str] = frozenset()
+
+    def fee_for(self, amount: int) -> int:
+        """M7 fee for an order of ``amount`` yen (fee excluded)."""
+        return fees.fee_for_amount(amount, mode=self.fee_mode, fixed=self.fee_fixed,
+                                   tiers=self.fee_tiers)
+
+    def is_locked(self, field_name: str) -> bool:
+        return field_name in self.locked
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.merchant_code and self.password)
+
+    def is_yamato_delivery(self, delivery_method_id: str | None) -> bool:
+        """M3: the host delivery method is ticked as delivered by Yamato."""
+        return delivery_method_id is not None and str(delivery_method_id) in \
+            self.yamato_delivery_method_ids
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _bool(name: str) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise SettingsError(name, "「使用する」か「使用しない」を選んでください。")
+        return value
+    return check
+
+
+def _int_range(name: str, label: str, low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise SettingsError(name, f"{label}は半角数字で入力してください。") from None
+        if isinstance(value, bool) or not low <= number <= high:
+            raise SettingsError(name, f"{label}は{low:,}〜{high:,}の範囲で入力してください。")
+        return number
+    return check
+
+
+def _merchant_code(value: Any) -> str:
+    value = "" if value is None else str(value).strip()
+    if value and not re.fullmatch(r"[0-9]{11}", value):
+        raise SettingsError("merchant_code", "加盟店コードは11桁の半角数字で入力してください。")
+    return value
+
+
+def _password(value: Any) -> str:
+    value = "" if value is None else str(value)
+    if value and not re.fullmatch(r"[0-9A-Za-z]{1,8}", value):
+        raise SettingsError("password", "パスワードは8文字以内の半角英数字で入力してください。")
+    return value
+
+
+def _environment(value: Any) -> str:
+    if value not in ENVIRONMENTS:
+        raise SettingsError("environment", "動作環境はサンドボックス・テスト環境・本番環境から選んでください。")
+    return value
+
+
+def _delivery_ids(value: Any) -> list[str]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise SettingsError("yamato_delivery_method_ids", "クロネコヤマト配送の配送方法を選び直してください。")
+    return sorted({str(v) for v in value})
+
+
+def _fee_mode(value: Any) -> str:
+    if value not in fees.MODES:
+        raise SettingsError("fee_mode", "手数料は「固定額」か「変動額」を選んでください。")
+    return value
+
+
+def _fee_fixed(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None   # blank = no fee (M7)
+    return _int_range("fee_fixed", "手数料（固定額）", 0, fees.MAX_FEE)(value)
+
+
+def _fee_tiers(value: Any) -> list[list[int | None]]:
+    try:
+        if isinstance(value, str):
+            return fees.parse_tiers_text(value)
+        return fees.normalize_tiers(value or [])
+    except fees.FeeConfigError as exc:
+        raise SettingsError("fee_tiers", exc.message) from None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "merchant_code": _merchant_code,
+    "password": _password,
+    "environment": _environment,
+    "yamato_delivery_method_ids": _delivery_ids,
+    "other_carrier_enabled": _bool("other_carrier_enabled"),
+    "smartphone_enabled": _bool("smartphone_enabled"),
+    "ship_within_days": _int_range("ship_within_days", "出荷の期限（目安）", 0, SHIP_WINDOW_DAYS),
+    "fee_mode": _fee_mode,
+    "fee_fixed": _fee_fixed,
+    "fee_tiers": _fee_tiers,
+    "credit_limit": _int_range("credit_limit", "ご利用限度額", 1, MAX_TOTAL),
+    "cancel_with_order": _bool("cancel_with_order"),
+    "change_amount_with_order": _bool("change_amount_with_order"),
+    "prepayment_log_enabled": _bool("prepayment_log_enabled"),
+    "conversion_tag": _text,
+    "conversion_on_review": _bool("conversion_on_review"),
+}
+assert set(VALIDATORS) == set(FIELDS) == set(SETTINGS_OVERRIDES)
+
+
+# --------------------------------------------------------------------------- config overrides
+
+
+def overrides(app: Flask | None = None) -> dict[str, Any]:
+    """Settings fields pinned by ``app.config`` (field -> validated value)."""
+    app = app or current_app
+    pinned = {}
+    for name, key in SETTINGS_OVERRIDES.items():
+        value = app.config.get(PREFIX + key)
+        if value is not None:
+            pinned[name] = VALIDATORS[name](value)
+    return pinned
+
+
+def validate_overrides(app: Flask) -> None:
+    """Called by init_app: a bad pinned value is a deployment error, reported at start-up."""
+    try:
+        overrides(app)
+    except SettingsError as exc:
+        key = PREFIX + SETTINGS_OVERRIDES[exc.field]
+        raise ConfigurationError(f"{key} has an invalid value: {exc.message} "
+                                 f"Fix {key} in the app configuration (or remove it to let the "
+                                 "admin edit the setting).") from None
+
+
+# --------------------------------------------------------------------------- row access
+
+
+def _models_and_session():
+    from .extension import current_state  # late import: extension imports this module
+    state = current_state()
+    return state.models, state.db.session
+
+
+def load_row(*, create: bool = False) -> Any:
+    """The settings row (id=1), or None; ``create`` adds it (not committed) when missing."""
+    models, session = _models_and_session()
+    row = session.get(models.Settings, 1)
+    if row is None and create:
+        row = models.Settings(id=1, **{k: (list(v) if isinstance(v, list) else v)
+                                       for k, v in FRESH_DEFAULTS.items()})
+        session.add(row)
+    return row
+
+
+def stored_values() -> dict[str, Any]:
+    """What the admin saved (fresh defaults when nothing was saved yet)."""
+    row = load_row()
+    if row is None:
+        return dict(FRESH_DEFAULTS)
+    return {name: getattr(row, name) for name in FIELDS}
+
+
+def effective_settings() -> EffectiveSettings:
+    """The settings in force for the current app (read on every call: the admin may change
+    them at any time, and one primary-key read is cheap)."""
+    values = stored_values()
+    pinned = overrides()
+    values.update(pinned)
+    values["yamato_delivery_method_ids"] = tuple(str(v) for v in values["yamato_delivery_method_ids"] or ())
+    values["fee_tiers"] = tuple(tuple(t) for t in values["fee_tiers"] or ())
+    return EffectiveSettings(**values, locked=frozenset(pinned))
+
+
+def save_settings(changes: Mapping[str, Any]) -> EffectiveSettings:
+    """Validate and store admin changes, then commit.
+
+    ``password`` None or "" keeps the stored one (the form never shows it). Changing a
+    field pinned by ``app.config`` raises SettingsError naming the config key.
+    """
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise ConfigurationError(f"Unknown settings field(s): {', '.join(sorted(unknown))}.")
+    pinned = overrides()
+    cleaned: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "password" and not value:
+            continue
+        if name in pinned:
+            if VALIDATORS[name](value) != pinned[name]:
+                raise SettingsError(name, f"この項目はアプリケーション設定（{PREFIX}"
+                                          f"{SETTINGS_OVERRIDES[name]}）で固定されているため変更できません。")
+            continue
+        cleaned[name] = VALIDATORS[name](value)
+    row = load_row(create=True)
+    for name, value in cleaned.items():
+        setattr(row, name, value)
+    _, session = _models_and_session()
+    session.commit()
+    logger.info("settings saved: %s", ", ".join(sorted(cleaned)) or "(nothing changed)")
+    return effective_settings()
+
+
+def field_names() -> tuple[str, ...]:
+    return FIELDS
+
+
+def as_public_dict(settings: EffectiveSettings) -> dict[str, Any]:
+    """The settings without the password (for diagnostics, JSON, templates)."""
+    data = dataclasses.asdict(settings)
+    data["password"] = "********" if settings.password else ""
+    data["locked"] = sorted(settings.locked)
+    return data
