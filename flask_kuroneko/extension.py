@@ -208,10 +208,9 @@ SANDBOX_PASSWORD = "testpass"
 
 def _ensure_sandbox_merchant(simulator: Any, code: str, password: str) -> None:
     """Let a sandbox shop use its own (fake) merchant code: register it on first use."""
-    merchants = getattr(simulator, "merchants", None)
-    if merchants is None or code in merchants:
-        return
-    simulator.configure_merchant(code, password=password)
+    if simulator.merchant(code) is None:
+        logger.info("sandbox: registering merchant %s for this shop", code)
+        simulator.configure_merchant(code, password=password)
 
 
 class Kuroneko:

@@ -1,0 +1,217 @@
+"""Kuroneko object: init_app rules, host hooks and their error messages, several apps,
+per-app client/simulator, admin closed without a guard, inbound signal dispatch."""
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from flask_kuroneko import ConfigurationError, Kuroneko, OrderData, current_state
+from flask_kuroneko.extension import HOOK_CONTRACTS, KuronekoState
+
+
+def _app(tmp_path, name="a", **cfg) -> tuple[Flask, SQLAlchemy]:
+    app = Flask(name)
+    app.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / (name + '.sqlite')}", **cfg)
+    db = SQLAlchemy()
+    db.init_app(app)
+    return app, db
+
+
+# --------------------------------------------------------------------------- init_app
+
+
+def test_state_lives_in_app_extensions(tmp_path):
+    app, db = _app(tmp_path)
+    ext = Kuroneko()
+    ext.init_app(app, db)
+    state = app.extensions["kuroneko"]
+    assert isinstance(state, KuronekoState) and state.extension is ext and state.db is db
+    assert not any(isinstance(v, Flask) for v in vars(ext).values())     # app never stored
+    assert state.models.Payment.__tablename__ == "kuroneko_payments"
+    assert "kuroneko" in app.cli.commands
+
+
+def test_double_init_is_refused_with_a_fix(tmp_path):
+    app, db = _app(tmp_path)
+    ext = Kuroneko(app, db)
+    with pytest.raises(ConfigurationError) as info:
+        ext.init_app(app, db)
+    assert "already initialised" in str(info.value) and "call init_app once per app" in str(info.value)
+    with pytest.raises(ConfigurationError, match="already initialised"):
+        Kuroneko().init_app(app, db)
+
+
+def test_db_is_required(tmp_path):
+    app, _ = _app(tmp_path)
+    with pytest.raises(ConfigurationError, match=r"init_app\(app, db\)"):
+        Kuroneko().init_app(app)
+
+
+def test_db_must_be_initialised_first(tmp_path):
+    app = Flask("x")
+    with pytest.raises(ConfigurationError, match=r"call db.init_app\(app\) before"):
+        Kuroneko().init_app(app, SQLAlchemy())
+
+
+def test_db_given_to_constructor_is_used(tmp_path):
+    app, db = _app(tmp_path)
+    ext = Kuroneko(db=db)
+    assert ext.models.Settings.__tablename__ == "kuroneko_settings"   # no app context needed
+    ext.init_app(app)
+    assert app.extensions["kuroneko"].db is db
+
+
+def test_not_initialised_app_says_what_to_do(tmp_path):
+    app, _ = _app(tmp_path)
+    with app.app_context(), pytest.raises(ConfigurationError, match="kuroneko.init_app"):
+        current_state()
+    with pytest.raises(ConfigurationError, match="app context"):
+        Kuroneko().models
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+@pytest.mark.parametrize("hook, call", [
+    ("order_loader", lambda s: s.load_order(1)),
+    ("order_describer", lambda s: s.describe(object())),
+    ("delivery_methods_loader", lambda s: s.delivery_methods()),
+    ("shipment_recorder", lambda s: s.record_shipment(object(), "クロネコヤマト", "1")),
+    ("order_restorer", lambda s: s.restore_order({}, None)),
+])
+def test_missing_hook_names_the_decorator(tmp_path, hook, call):
+    app, db = _app(tmp_path)
+    Kuroneko(app, db)
+    with app.app_context():
+        with pytest.raises(ConfigurationError) as info:
+            call(current_state())
+    message = str(info.value)
+    assert f"@kuroneko.{hook}" in message
+    assert HOOK_CONTRACTS[hook] in message
+
+
+def test_hooks_are_decorators_returning_the_function(tmp_path):
+    ext = Kuroneko()
+
+    @ext.order_loader
+    def loader(order_id):
+        return {"id": order_id}
+
+    assert loader("7") == {"id": "7"}                        # still the host's function
+    app, db = _app(tmp_path)
+    ext.init_app(app, db)
+    with app.app_context():
+        assert current_state().load_order(7) == {"id": "7"}   # ids are passed as str
+    with pytest.raises(ConfigurationError, match="must decorate a function"):
+        ext.order_describer("not callable")
+
+
+def test_describer_must_return_order_data(tmp_path):
+    ext = Kuroneko()
+    ext.order_describer(lambda order: {"total": 1})
+    ext.delivery_methods_loader(lambda: [1, 2])
+    ext.order_restorer(lambda snapshot, placed_at: None)
+    app, db = _app(tmp_path)
+    ext.init_app(app, db)
+    with app.app_context():
+        state = current_state()
+        with pytest.raises(ConfigurationError, match="order_describer returned dict; it must return a flask_kuroneko.OrderData"):
+            state.describe(object())
+        with pytest.raises(ConfigurationError, match="list of \\(id, name\\) pairs"):
+            state.delivery_methods()
+        with pytest.raises(ConfigurationError, match="order_restorer returned None"):
+            state.restore_order({}, None)
+
+
+def test_admin_is_closed_without_guard(tmp_path, caplog):
+    app, db = _app(tmp_path)
+    ext = Kuroneko(app, db)
+    with app.test_request_context():
+        response = current_state().check_admin()
+        assert response.status_code == 403
+        assert "@kuroneko.admin_guard" in response.get_data(as_text=True)
+    assert "@kuroneko.admin_guard" in caplog.text
+    ext.admin_guard(lambda: None)
+    with app.test_request_context():
+        assert current_state().check_admin() is None
+
+
+# --------------------------------------------------------------------------- several apps
+
+
+def test_two_apps_one_extension_different_config(tmp_path, simulator):
+    ext = Kuroneko()
+    ext.delivery_methods_loader(lambda: [("1", "宅急便")])
+    app_a, db_a = _app(tmp_path, "a", KURONEKO_ENVIRONMENT="sandbox", KURONEKO_FEE_FIXED=100)
+    app_b, db_b = _app(tmp_path, "b", KURONEKO_ENVIRONMENT="test", KURONEKO_FEE_FIXED=300,
+                       KURONEKO_MERCHANT_CODE="22222222222", KURONEKO_PASSWORD="bpass",
+                       KURONEKO_TIMEOUT=7)
+    ext.init_app(app_a, db_a)
+    ext.init_app(app_b, db_b)
+    with app_a.app_context():
+        db_a.create_all()
+        assert ext.settings().fee_for(1000) == 100
+        client_a = ext.client()
+        assert client_a.base_url == "http://sandbox.kuroneko.invalid"
+        assert ext.simulator is not None
+        assert current_state().delivery_methods() == [("1", "宅急便")]   # hooks shared
+    with app_b.app_context():
+        db_b.create_all()
+        assert ext.settings().fee_for(1000) == 300
+        client_b = ext.client()
+        assert client_b.base_url == "https://atobarai-test.kuronekoyamato.co.jp"
+        assert client_b.merchant_code == "22222222222" and client_b.timeout == 7
+        assert ext.simulator is None                                    # not a sandbox app
+        assert "bpass" not in repr(client_b)
+    assert app_a.extensions["kuroneko"] is not app_b.extensions["kuroneko"]
+
+
+def test_client_outside_sandbox_needs_credentials(tmp_path):
+    app, db = _app(tmp_path, KURONEKO_ENVIRONMENT="production")
+    ext = Kuroneko(app, db)
+    with app.app_context():
+        db.create_all()
+        with pytest.raises(ConfigurationError, match="加盟店コード and パスワード"):
+            ext.client()
+
+
+def test_sandbox_client_reaches_the_in_process_simulator(app, kuroneko, simulator):
+    client = kuroneko.client()
+    assert kuroneko.simulator is simulator
+    assert client.merchant_code == "12345678901"       # the simulator's default merchant
+    result = client.get_status("NOPE0001")             # kaast008E: not found, but answered
+    assert result is not None
+
+
+def test_sandbox_with_own_merchant_code_registers_it(tmp_path, simulator):
+    app, db = _app(tmp_path, KURONEKO_ENVIRONMENT="sandbox", KURONEKO_MERCHANT_CODE="33333333333",
+                   KURONEKO_PASSWORD="mypass")
+    ext = Kuroneko(app, db)
+    with app.app_context():
+        db.create_all()
+        current_state().use_simulator(simulator)
+        ext.client()
+        assert simulator.merchant("33333333333").password == "mypass"
+
+
+def test_status_client_uses_status_timeout(app, kuroneko):
+    assert kuroneko.state.status_client().timeout == app.config["KURONEKO_STATUS_TIMEOUT"]
+
+
+def test_insecure_checkout_only_in_production(tmp_path):
+    app, db = _app(tmp_path, KURONEKO_ENVIRONMENT="production", KURONEKO_MERCHANT_CODE="12345678901",
+                   KURONEKO_PASSWORD="pw")
+    Kuroneko(app, db)
+    with app.app_context():
+        db.create_all()
+    with app.test_request_context("http://shop.example/kuroneko/sms/x"):
+        from flask import request
+        assert current_state().insecure_checkout(request) is True
+    with app.test_request_context("https://shop.example/kuroneko/sms/x"):
+        from flask import request
+        assert current_state().insecure_checkout(request) is False
+    app.config["KURONEKO_BEHIND_TLS_PROXY"] = True
+    with app.test_request_context("http://shop.example/", headers={"X-Forwarded-Proto": "https"}):
+        from flask import request
+        assert current_state().insecure_checkout(request) is False
