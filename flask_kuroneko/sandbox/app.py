@@ -1,0 +1,72 @@
+"""The stand-alone sandbox: a Flask WSGI app serving the Yamato API, ``/_sim`` and the UI.
+
+``flask --app flask_kuroneko.sandbox run`` finds ``create_app``. With the environment
+variable ``KURONEKO_SANDBOX_STATE`` set to a file path, state lives in that SQLite file so
+several processes share one simulated Yamato.
+
+Faults over a real socket: ``latency`` really sleeps; ``drop`` and ``refuse`` shut the
+client socket down without writing a response (werkzeug's dev server exposes it as
+``environ["werkzeug.socket"]``; the client sees "connection closed without response").
+``refuse`` cannot refuse an accepted connection, so it behaves like ``drop`` but leaves the
+request unprocessed. Under a WSGI server without that key both answer HTTP 502 with an
+empty body and ``X-Sandbox-Fault`` naming the fault.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from .simulator import Simulator
+from .store import SqliteStore
+
+logger = logging.getLogger(__name__)
+
+EXTENSION_KEY = "kuroneko_sandbox"
+STATE_ENV = "KURONEKO_SANDBOX_STATE"
+
+wire = Blueprint("sandbox_wire", __name__)
+
+
+def simulator() -> Simulator:
+    """The simulator of the current app."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+@wire.route("/kuroneko-atobarai-api/<code>APIAction_execute.action",
+            methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"],
+            provide_automatic_options=False)
+def api(code: str) -> Response:
+    if request.method != "POST":
+        return Response(b"", status=405, headers={"Allow": "POST"})
+    ex = simulator().exchange(code, request.get_data(cache=False))
+    if ex.transport in ("drop", "refuse"):
+        sock = request.environ.get("werkzeug.socket")
+        logger.info("sandbox fault %s: closing the connection without a response",
+                    ex.transport)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return Response(b"", status=502, headers={"X-Sandbox-Fault": ex.transport})
+    return Response(ex.body, status=ex.status, headers=ex.headers)
+
+
+def create_app(simulator: Simulator | None = None) -> Flask:
+    """The sandbox WSGI app around ``simulator`` (a new one when omitted)."""
+    if simulator is None:
+        state = os.environ.get(STATE_ENV)
+        simulator = Simulator(store=SqliteStore(state) if state else None)
+    app = Flask(__name__, template_folder="templates")
+    app.config.setdefault("SECRET_KEY", None)
+    app.json.ensure_ascii = False
+    app.extensions[EXTENSION_KEY] = simulator
+    from .backoffice import backoffice
+    from .ui import ui
+    app.register_blueprint(wire)
+    app.register_blueprint(backoffice)
+    app.register_blueprint(ui)
+    return app
