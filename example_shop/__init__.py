@@ -1,0 +1,93 @@
+"""Example shop: a small real Flask shop that takes Yamato's クロネコ代金後払い through
+flask_kuroneko's public API, next to an ordinary 銀行振込. The reference for other shops.
+
+Run: ``flask --app example_shop run`` (SQLite in the instance folder, sandbox Yamato,
+demo data on first run).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .extensions import db, kuroneko
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["create_app", "db", "kuroneko"]
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SECRET_KEY=_secret_key(app),
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(app.instance_path) / 'example_shop.sqlite'}",
+        SHOP_NAME="クロネコ雑貨店",
+        SHOP_MAIL_FROM="shop@example.com",
+        SHOP_SMTP_HOST=None,
+        SHOP_SMTP_PORT=25,
+        SHOP_ADMIN_PASSWORD="admin",
+        SHOP_DEMO_DATA=True,
+        SHOP_SANDBOX_MOUNT="/_sandbox",
+        KURONEKO_ENVIRONMENT="sandbox",
+        KURONEKO_MERCHANT_CODE="12345678901",
+        KURONEKO_PASSWORD="testpass",
+        KURONEKO_SHIPPED_STATUSES=("発送済み",),
+        KURONEKO_CANCELLED_STATUSES=("キャンセル",),
+        KURONEKO_CHECKOUT_SUCCESS_ENDPOINT="shop.complete",
+        KURONEKO_CHECKOUT_FAILURE_ENDPOINT="shop.payment_error",
+        KURONEKO_BASE_TEMPLATE="base.html",
+        KURONEKO_NOTIFY_SECRET=None,
+    )
+    app.config.from_prefixed_env("SHOP")   # e.g. SHOP_SQLALCHEMY_DATABASE_URI, SHOP_SECRET_KEY
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["example_shop"] = True
+
+    db.init_app(app)
+    kuroneko.init_app(app, db)
+
+    from . import admin, commands, hooks, orders, views  # noqa: F401  (hooks registers itself)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    commands.register(app)
+    orders.connect_signals()
+
+    if app.config.get("KURONEKO_BEHIND_TLS_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+
+    with app.app_context():
+        db.create_all()
+        if app.config["SHOP_DEMO_DATA"]:
+            from .demo import seed
+            seed()
+        _mount_sandbox(app)
+    return app
+
+
+def _secret_key(app: Flask) -> str:
+    """A random key kept in the instance folder, so sessions survive restarts of the demo."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _mount_sandbox(app: Flask) -> None:
+    """In sandbox mode, serve the simulator's pages (SMS outbox) under /_sandbox so a demo
+    user can read the SMS code the "phone" received."""
+    simulator = kuroneko.simulator
+    mount = app.config.get("SHOP_SANDBOX_MOUNT")
+    if simulator is None or not mount:
+        return
+    from flask_kuroneko.sandbox import create_app as create_sandbox_app
+    sandbox_app = create_sandbox_app(simulator=simulator)
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {mount: sandbox_app})
+    app.config["SHOP_SANDBOX_OUTBOX_URL"] = f"{mount}/_sim/sms-outbox"

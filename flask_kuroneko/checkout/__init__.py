@@ -1,0 +1,18 @@
+"""Customer-facing blueprint ``kuroneko_checkout`` (registered by ``Kuroneko.init_app`` under
+KURONEKO_CHECKOUT_URL_PREFIX, default ``/kuroneko``):
+
+* ``GET/POST /sms/<token>`` — the スマホタイプ 4-digit code page (M12)
+* ``POST /sms/<token>/resend`` — expired code: a new code under a new リンクキー
+* ``POST /sms/<token>/back`` — 「戻る」: the payment becomes 決済不可
+* ``POST /notify/<secret>`` — Yamato's SMS result push (authenticated, confirmed by asking Yamato)
+
+Every page refuses plain HTTP in production (M14, :mod:`.guard`); the SMS pages are bound to the
+customer's own checkout (:mod:`.binding`). Status changes go through ``service.py`` only.
+"""
+from __future__ import annotations
+
+from .binding import bind_token, is_bound
+from .blueprint import create_blueprint
+from .guard import ssl_required
+
+__all__ = ["bind_token", "create_blueprint", "is_bound", "ssl_required"]

@@ -1,0 +1,293 @@
+"""Views of the ``kuroneko_checkout`` blueprint (see the package docstring for the routes)."""
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+
+from .. import config
+from ..errors import InvalidTransition, KuronekoError
+from ..models import PaymentStatus, utcnow
+from . import binding
+from .forms import MSG_EXPIRED, ButtonForm, SmsCodeForm
+from .guard import refuse_plain_http
+
+logger = logging.getLogger(__name__)
+
+BLUEPRINT_NAME = "kuroneko_checkout"
+FLASH_CATEGORY = "kuroneko_error"
+SUCCESS = {PaymentStatus.AUTHORIZED.value, PaymentStatus.CAPTURED.value,
+           PaymentStatus.UNDER_REVIEW.value, PaymentStatus.PENDING.value}
+
+MSG_TIMEOUT = ("SMS認証が{minutes}分以内に完了しなかったため、ご注文はキャンセルされました。"
+               "お手数ですが、もう一度ご注文ください。")
+MSG_BACK = "SMS認証を中止したため、ご注文はキャンセルされました。別のお支払方法で再度ご注文ください。"
+MSG_DECLINED = "クロネコ代金後払いをご利用いただけませんでした。別のお支払方法をお選びください。"
+MSG_RESENT = "新しい認証番号をSMSで送信しました。届いた4桁の番号を入力してください。"
+MSG_EXPIRED_CODE = "認証番号の有効期限が切れました。「認証番号を再送信する」を押して、新しい番号を受け取ってください。"
+
+
+def create_blueprint() -> Blueprint:
+    bp = Blueprint(BLUEPRINT_NAME, __name__)
+    bp.before_request(refuse_plain_http)
+    bp.record_once(_exempt_from_flask_wtf)
+    bp.add_url_rule("/sms/<token>", "sms", sms_page, methods=["GET", "POST"])
+    bp.add_url_rule("/sms/<token>/resend", "resend", resend, methods=["POST"])
+    bp.add_url_rule("/sms/<token>/back", "back", back, methods=["POST"])
+    bp.add_url_rule("/notify/<secret>", "notify", notify, methods=["POST"])
+    return bp
+
+
+def _exempt_from_flask_wtf(state) -> None:
+    """Our forms carry their own session CSRF token and the push receiver authenticates by
+    its secret: a host running Flask-WTF's CSRFProtect must not reject them."""
+    csrf = state.app.extensions.get("csrf")
+    if csrf is not None and hasattr(csrf, "exempt"):
+        csrf.exempt(BLUEPRINT_NAME)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _state():
+    from ..extension import current_state
+    return current_state()
+
+
+def _payment_or_404(token: str):
+    """The payment of this checkout token — only for the browser that started it."""
+    if not token or len(token) > 128 or not binding.is_bound(token):
+        abort(404)
+    state = _state()
+    payment = state.db.session.scalar(sa.select(state.models.Payment).where(
+        state.models.Payment.checkout_token == token))
+    if payment is None:
+        abort(404)
+    return payment
+
+
+def _first_attempt(payment):
+    """The first SMS attempt of this order: the 30-minute window counts from it, not from a
+    re-sent code (a new リンクキー must not extend the window)."""
+    state = _state()
+    seen = {payment.id}
+    current = payment
+    while current.replaces_id is not None and current.replaces_id not in seen:
+        seen.add(current.replaces_id)
+        previous = state.db.session.get(state.models.Payment, current.replaces_id)
+        if previous is None:
+            break
+        current = previous
+    return current
+
+
+def _window_minutes() -> int:
+    return int(config.get("SMS_WINDOW_MINUTES"))
+
+
+def _window_over(payment) -> bool:
+    first = _first_attempt(payment)
+    started = first.sms_sent_at or first.created_at
+    return started is not None and utcnow() - started > timedelta(minutes=_window_minutes())
+
+
+def _final(payment, message: str | None = None):
+    """Leave the SMS page for the host's completion or payment error page
+    (KURONEKO_CHECKOUT_SUCCESS_ENDPOINT / _FAILURE_ENDPOINT, called with ``order_id``)."""
+    success = payment.status in SUCCESS
+    key = "CHECKOUT_SUCCESS_ENDPOINT" if success else "CHECKOUT_FAILURE_ENDPOINT"
+    endpoint = config.get(key)
+    if not endpoint:
+        logger.warning("KURONEKO_%s is not set: showing the generic result page", key)
+        return render_template("kuroneko/checkout/result.html", payment=payment, success=success,
+                               message=message, **_template_globals())
+    if not success:
+        flash(message or MSG_DECLINED, FLASH_CATEGORY)
+    return redirect(url_for(endpoint, order_id=payment.host_order_id))
+
+
+def _template_globals() -> dict:
+    return {"kuroneko_base_template": config.get("BASE_TEMPLATE")}
+
+
+def _mask_phone(phone: str | None) -> str:
+    digits = "".join(ch for ch in (phone or "") if ch.isdigit())
+    return f"***-****-{digits[-4:]}" if len(digits) >= 4 else ""
+
+
+def _render(payment, form, *, message: str | None = None, attempts_left: int | None = None,
+            expired: bool = False, status: int = 200):
+    first = _first_attempt(payment)
+    started = first.sms_sent_at or first.created_at
+    deadline = started + timedelta(minutes=_window_minutes()) if started else None
+    html = render_template(
+        "kuroneko/checkout/sms.html", payment=payment, form=form, button_form=ButtonForm(),
+        message=message, attempts_left=attempts_left, expired=expired,
+        masked_phone=_mask_phone(payment.sms_phone), deadline_utc=deadline,
+        window_minutes=_window_minutes(), sandbox=_state().environment() == "sandbox",
+        sandbox_codes=_sandbox_codes(payment), **_template_globals())
+    return html, status
+
+
+def _sandbox_codes(payment) -> list[str]:
+    """Sandbox only: the SMS the simulated phone received for this リンクキー, so a demo user
+    can complete the flow (the real service sends a real SMS)."""
+    state = _state()
+    if state.environment() != "sandbox":
+        return []
+    simulator = state.get_simulator(create=False)
+    outbox = getattr(simulator, "sms_outbox", None)
+    if outbox is None:
+        return []
+    try:
+        messages = outbox() if callable(outbox) else outbox
+        return [str(m.get("body") or m.get("text") or m.get("code")) for m in messages
+                if str(m.get("order_no") or m.get("orderNo")) == payment.order_no]
+    except Exception:  # the hint is a convenience; never break the page for it
+        logger.debug("sandbox SMS outbox not readable", exc_info=True)
+        return []
+
+
+# ------------------------------------------------------------------ views
+
+
+def sms_page(token: str):
+    """The 4-digit code page (M12). Wrong code → retry with attempts left; expired code →
+    offer a new code; refusal → payment error page; success → completion (与信)."""
+    from .. import service
+    payment = _payment_or_404(token)
+    if payment.status != PaymentStatus.AWAITING_SMS.value:
+        return _final(payment)
+    if _window_over(payment):
+        return _timeout(payment)
+    form = SmsCodeForm(request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        return _render(payment, form)
+    if not form.validate():
+        message = MSG_EXPIRED if form.csrf_failed else None
+        return _render(payment, form, message=message, status=400 if form.csrf_failed else 200)
+    try:
+        outcome = service.verify_sms(payment.id, form.code.data, actor="customer")
+    except InvalidTransition:
+        # Another tab, the push or the sweep finished this payment meanwhile.
+        _state().db.session.rollback()
+        return _final(_reload(payment))
+    payment = _reload(payment)
+    if outcome.kind == "authorized":
+        binding.unbind_token(token)
+        return _final(payment)
+    if outcome.kind == "retry":
+        form.code.data = ""
+        return _render(payment, form, message=outcome.message, attempts_left=outcome.attempts_left)
+    if outcome.kind == "expired":
+        return _render(payment, form, message=outcome.message or MSG_EXPIRED_CODE, expired=True)
+    if outcome.kind == "pending":
+        return _final(payment)           # unknown outcome: the host shows "processing"
+    binding.unbind_token(token)
+    return _final(payment, outcome.message or MSG_DECLINED)
+
+
+def _reload(payment):
+    state = _state()
+    state.db.session.refresh(payment)
+    return payment
+
+
+def _timeout(payment):
+    from .. import service
+    message = MSG_TIMEOUT.format(minutes=_window_minutes())
+    try:
+        payment = service.abandon_sms(payment.id, reason="timeout")
+    except InvalidTransition:
+        _state().db.session.rollback()
+        payment = _reload(payment)
+    return _final(payment, message)
+
+
+def resend(token: str):
+    """Expired code: a new attempt (new リンクキー = new orderNo) and a new SMS, bound to the
+    same browser; the 30-minute window keeps counting from the first SMS."""
+    from .. import service
+    payment = _payment_or_404(token)
+    form = ButtonForm(request.form)
+    if not form.validate():
+        flash(MSG_EXPIRED, FLASH_CATEGORY)
+        return redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=token))
+    if payment.status != PaymentStatus.AWAITING_SMS.value:
+        return _final(payment)
+    if _window_over(payment):
+        return _timeout(payment)
+    try:
+        new_payment = service.restart_sms(payment.id)
+    except InvalidTransition:
+        _state().db.session.rollback()
+        return _final(_reload(payment))
+    except KuronekoError:
+        logger.exception("restart_sms failed for payment %s", payment.order_no)
+        _state().db.session.rollback()
+        payment = _reload(payment)
+        if payment.status == PaymentStatus.AWAITING_SMS.value:
+            form = SmsCodeForm()
+            return _render(payment, form, expired=True, status=503,
+                           message="認証番号を再送信できませんでした。しばらくしてからもう一度お試しください。")
+        return _final(payment)
+    binding.unbind_token(token)
+    binding.bind_token(new_payment.checkout_token)
+    if new_payment.status != PaymentStatus.AWAITING_SMS.value:
+        return _final(new_payment)
+    flash(MSG_RESENT, "kuroneko_info")
+    return redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=new_payment.checkout_token))
+
+
+def back(token: str):
+    """「戻る」: the customer gives up the SMS step → 決済不可, cancelled at Yamato if needed."""
+    from .. import service
+    payment = _payment_or_404(token)
+    form = ButtonForm(request.form)
+    if not form.validate():
+        flash(MSG_EXPIRED, FLASH_CATEGORY)
+        return redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=token))
+    if payment.status == PaymentStatus.AWAITING_SMS.value:
+        try:
+            payment = service.abandon_sms(payment.id, reason="back")
+        except InvalidTransition:
+            _state().db.session.rollback()
+            payment = _reload(payment)
+    binding.unbind_token(token)
+    return _final(payment, MSG_BACK)
+
+
+def notify(secret: str):
+    """Yamato's SMS result push (spec §3.11). Authenticated by the secret in the URL and the
+    merchant code; the service confirms with Yamato before changing anything."""
+    from .. import service
+    expected = config.get("NOTIFY_SECRET")
+    if not expected or not hmac.compare_digest(secret.encode(), str(expected).encode()):
+        logger.warning("SMS push with a wrong secret refused (from %s)", request.remote_addr)
+        abort(404)
+    form = request.form
+    merchant = _state().settings().merchant_code or _sandbox_merchant()
+    if not hmac.compare_digest((form.get("ycfStrNo") or "").encode(), merchant.encode()):
+        logger.warning("SMS push for another merchant code refused")
+        abort(403)
+    try:
+        payment = service.handle_sms_push(form.to_dict())
+    except KuronekoError as exc:
+        logger.error("SMS push for %s not processed: %s", form.get("juchuNo"),
+                     exc.__class__.__name__)
+        _state().db.session.rollback()
+        return current_app.response_class("NG", status=503, mimetype="text/plain")
+    logger.info("SMS push for %s processed (%s)", form.get("juchuNo"),
+                payment.status if payment is not None else "unknown order")
+    return current_app.response_class("OK", status=200, mimetype="text/plain")
+
+
+def _sandbox_merchant() -> str:
+    if _state().environment() != "sandbox":
+        return ""
+    from ..extension import SANDBOX_MERCHANT_CODE
+    return SANDBOX_MERCHANT_CODE
