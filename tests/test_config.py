@@ -73,3 +73,10 @@ def test_invalid_password_override_does_not_echo_the_password(tmp_path):
         Kuroneko(app, db)
     assert "KURONEKO_PASSWORD" in str(info.value)
     assert "secret" not in str(info.value)
+
+
+def test_every_key_is_documented():
+    from pathlib import Path
+    doc = (Path(__file__).parent.parent / "docs" / "integration.md").read_text(encoding="utf-8")
+    missing = [k for k in config.DEFAULTS if f"`{k}`" not in doc]
+    assert missing == []

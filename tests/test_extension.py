@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from flask_kuroneko import ConfigurationError, Kuroneko, OrderData, current_state
+from flask_kuroneko import ApiError, ConfigurationError, Kuroneko, OrderData, current_state
 from flask_kuroneko.extension import HOOK_CONTRACTS, KuronekoState
 
 
@@ -180,8 +180,9 @@ def test_sandbox_client_reaches_the_in_process_simulator(app, kuroneko, simulato
     client = kuroneko.client()
     assert kuroneko.simulator is simulator
     assert client.merchant_code == "12345678901"       # the simulator's default merchant
-    result = client.get_status("NOPE0001")             # kaast008E: not found, but answered
-    assert result is not None
+    with pytest.raises(ApiError) as info:               # answered by the simulator
+        client.get_status("NOPE0001")
+    assert info.value.code == "kaast008E"
 
 
 def test_sandbox_with_own_merchant_code_registers_it(tmp_path, simulator):

@@ -72,9 +72,10 @@ class TestPinnedByConfig:
         return {"KURONEKO_MERCHANT_CODE": "99999999999", "KURONEKO_PASSWORD": "cfgpass",
                 "KURONEKO_FEE_FIXED": 300, "KURONEKO_SMARTPHONE": True}
 
-
     def test_config_overrides_and_locks(self, kuroneko):
-        save_settings({"fee_fixed": 100, "credit_limit": 30000})
+        save_settings({"credit_limit": 30000})
+        load_row().fee_fixed = 100                           # a value stored before the pin
+        kuroneko.state.db.session.commit()
         current = effective_settings()
         assert current.merchant_code == "99999999999" and current.password == "cfgpass"
         assert current.fee_for(1000) == 300                  # config wins over the row
