@@ -188,7 +188,12 @@ def validate_order(state: Any, order: OrderData, method_id: Any, form_data: Any 
 def start_payment(state: Any, order: Any, method_id: Any, form_data: Any = None):
     """Authorize through the service (the only place that changes a payment's status)."""
     from . import service
-    return service.authorize(order, int(method_id), _form_values(form_data) or None)
+    from .checkout.binding import bind_token
+    outcome = service.authorize(order, int(method_id), _form_values(form_data) or None)
+    if outcome.payment is not None:
+        # スマホタイプ: the SMS page only opens in the browser that started the payment.
+        bind_token(outcome.payment.checkout_token)
+    return outcome
 
 
 def payment_for(state: Any, order_id: Any) -> Any:
