@@ -24,10 +24,8 @@ __all__ = ["create_app", "db", "kuroneko"]
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
-        SECRET_KEY=_secret_key(app),
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(app.instance_path) / 'example_shop.sqlite'}",
+        SQLALCHEMY_DATABASE_URI=None,
         SHOP_NAME="クロネコ雑貨店",
         SHOP_MAIL_FROM="shop@example.com",
         SHOP_SMTP_HOST=None,
@@ -48,6 +46,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("SHOP")   # e.g. SHOP_SQLALCHEMY_DATABASE_URI, SHOP_SECRET_KEY
     if test_config:
         app.config.update(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = \
+            f"sqlite:///{Path(app.instance_path) / 'example_shop.sqlite'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app)
     app.extensions["example_shop"] = True
 
     db.init_app(app)
@@ -63,6 +67,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
 
     with app.app_context():
+        if app.config.get("SHOP_SIMULATOR") is not None:
+            # Tests and demos that drive the sandbox directly share their Simulator.
+            app.extensions["kuroneko"].use_simulator(app.config["SHOP_SIMULATOR"])
         db.create_all()
         if app.config["SHOP_DEMO_DATA"]:
             from .demo import seed
@@ -73,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _secret_key(app: Flask) -> str:
     """A random key kept in the instance folder, so sessions survive restarts of the demo."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_hex(32))
@@ -90,4 +98,4 @@ def _mount_sandbox(app: Flask) -> None:
     from flask_kuroneko.sandbox import create_app as create_sandbox_app
     sandbox_app = create_sandbox_app(simulator=simulator)
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {mount: sandbox_app})
-    app.config["SHOP_SANDBOX_OUTBOX_URL"] = f"{mount}/_sim/sms-outbox"
+    app.config["SHOP_SANDBOX_OUTBOX_URL"] = f"{mount}/_sim/ui#sms-outbox"

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from flask_kuroneko import KuronekoError
+from flask_kuroneko.checkout import ssl_required
 
 from . import cart, orders
 from .catalog import (BANK_ACCOUNT_TEXT, BANK_TRANSFER, BANK_TRANSFER_NAME, KIND_LABELS,
@@ -110,6 +111,7 @@ def _preview(state: dict, *, with_payment: bool = False) -> Order:
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
+@ssl_required
 def checkout():
     """Step 1: お客様情報・お届け先・配送方法."""
     if not cart.lines():
@@ -133,6 +135,7 @@ def checkout():
 
 
 @bp.route("/checkout/payment", methods=["GET", "POST"])
+@ssl_required
 def payment():
     """Step 2: お支払方法. 後払い methods are listed with name, description, fee and, when they
     cannot be used for this order, the reason (M10); 銀行振込 sits beside them."""
@@ -191,6 +194,7 @@ def _check_kuroneko_choice(state: dict, offer, method_form) -> list[str]:
 
 
 @bp.get("/checkout/confirm")
+@ssl_required
 def confirm():
     """Step 3: 確認 with 「上記内容で注文する」 and the one-time checkout token."""
     state = _state()
@@ -207,6 +211,7 @@ def confirm():
 
 
 @bp.post("/checkout/place")
+@ssl_required
 def place():
     form = PlaceOrderForm(request.form)
     token = form.checkout_token.data or ""
@@ -338,6 +343,7 @@ def _own_order(order_id: int) -> Order:
 
 
 @bp.get("/checkout/complete/<int:order_id>")
+@ssl_required
 def complete(order_id: int):
     order = _own_order(order_id)
     payment = kuroneko.payment_for(str(order.id)) if order.kuroneko_method_id else None
@@ -353,6 +359,7 @@ def complete(order_id: int):
 
 
 @bp.get("/checkout/payment-error/<int:order_id>")
+@ssl_required
 def payment_error(order_id: int):
     order = _own_order(order_id)
     payment = kuroneko.payment_for(str(order.id)) if order.kuroneko_method_id else None
@@ -364,6 +371,7 @@ def payment_error(order_id: int):
 
 
 @bp.post("/checkout/retry/<int:order_id>")
+@ssl_required
 def retry(order_id: int):
     """After a failed payment: put the order's goods back in the cart to choose again."""
     order = _own_order(order_id)

@@ -90,9 +90,8 @@ def _window_minutes() -> int:
 
 
 def _window_over(payment) -> bool:
-    first = _first_attempt(payment)
-    started = first.sms_sent_at or first.created_at
-    return started is not None and utcnow() - started > timedelta(minutes=_window_minutes())
+    from .. import service
+    return service.sms_window_over(payment)
 
 
 def _final(payment, message: str | None = None):
@@ -140,13 +139,11 @@ def _sandbox_codes(payment) -> list[str]:
     if state.environment() != "sandbox":
         return []
     simulator = state.get_simulator(create=False)
-    outbox = getattr(simulator, "sms_outbox", None)
-    if outbox is None:
+    if simulator is None:
         return []
     try:
-        messages = outbox() if callable(outbox) else outbox
-        return [str(m.get("body") or m.get("text") or m.get("code")) for m in messages
-                if str(m.get("order_no") or m.get("orderNo")) == payment.order_no]
+        return [str(m["code"]) for m in simulator.sms_outbox
+                if str(m.get("orderNo")) == payment.order_no]
     except Exception:  # the hint is a convenience; never break the page for it
         logger.debug("sandbox SMS outbox not readable", exc_info=True)
         return []
