@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
 from wtforms import Form, StringField
 from wtforms.validators import InputRequired, ValidationError as FormValidationError
 
@@ -174,7 +175,7 @@ def validate_order(state: Any, order: OrderData, method_id: Any, form_data: Any 
     smartphone = method.kind == PaymentKind.SMARTPHONE.value
     phone = None
     if smartphone:
-        form = SmartphoneForm(data=_form_values(form_data))
+        form = SmartphoneForm(formdata=MultiDict(_form_values(form_data)))
         if not form.validate():
             errors.extend(msg for msgs in form.errors.values() for msg in msgs)
         else:

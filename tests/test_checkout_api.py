@@ -1,0 +1,122 @@
+"""Checkout API of the Kuroneko object, through the real service, client and sandbox."""
+from __future__ import annotations
+
+import pytest
+from markupsafe import Markup
+
+from flask_kuroneko import RuleViolation, SmartphoneForm, rules, signals
+from flask_kuroneko.settings import save_settings
+from hosts import simple_shop
+from hosts.simple_shop import make_order, order_data
+
+LONG_ADDRESS = "千代田区千代田一丁目一番一号" + "あ" * 40
+
+
+@pytest.fixture
+def methods(kuroneko):
+    save_settings({"smartphone_enabled": True, "fee_mode": "tiered",
+                   "fee_tiers": [[3000, 150], [None, 300]]})
+    invoice, smartphone = rules.ensure_default_methods()
+    return invoice, smartphone
+
+
+def test_offers_in_sort_order_with_fee_and_forms(kuroneko, methods):
+    invoice, smartphone = methods
+    rules.reorder_methods([smartphone.id, invoice.id])
+    offers = kuroneko.available_methods(order_data())           # 3,000 yen cart
+    assert [(o.method_id, o.kind, o.available, o.fee) for o in offers] == [
+        (smartphone.id, "smartphone", True, 150), (invoice.id, "invoice", True, 150)]
+    assert offers[0].form_class is SmartphoneForm and offers[1].form_class is None
+    assert isinstance(offers[1].description_html, Markup)
+    assert kuroneko.fee_for(invoice.id, 3001) == 300
+
+
+def test_smartphone_hidden_without_m5_and_stopped_methods_hidden(kuroneko, methods):
+    invoice, smartphone = methods
+    save_settings({"smartphone_enabled": False})
+    assert [o.kind for o in kuroneko.available_methods(order_data())] == ["invoice"]
+    rules.update_method(invoice.id, active=False)
+    assert kuroneko.available_methods(order_data()) == []
+
+
+@pytest.mark.parametrize("cart, reason", [
+    (dict(lines=[["電子書籍", 1, 1000, "download"]]), rules.REASON_NOT_PHYSICAL),
+    (dict(destination_count=3), rules.REASON_MULTIPLE_DESTINATIONS),
+    (dict(lines=[["時計", 1, 54_801, "physical"]]), rules.reason_over_limit(55_101, 55_000)),
+])
+def test_not_available_with_reason(kuroneko, methods, cart, reason):
+    offers = kuroneko.available_methods(order_data(**cart))
+    assert {(o.available, o.reason) for o in offers} == {(False, reason)}
+
+
+def test_data_yamato_cannot_take_is_not_offered(kuroneko, methods):
+    billing = dict(simple_shop.DEFAULT_BILLING, address1=LONG_ADDRESS)
+    offers = kuroneko.available_methods(order_data(billing=billing))
+    assert all(not o.available for o in offers)
+    assert "ご注文内容に後払いでお取り扱いできない情報" in offers[0].reason
+    assert "住所" in offers[0].reason
+
+
+def test_not_offered_outside_sandbox_without_credentials(kuroneko, methods, app, caplog):
+    app.config["KURONEKO_ENVIRONMENT"] = "test"
+    offers = kuroneko.available_methods(order_data())
+    assert {(o.available, o.reason) for o in offers} == {(False, "現在ご利用いただけません。")}
+    assert "merchant code/password missing" in caplog.text
+
+
+def test_validate_order(kuroneko, methods):
+    invoice, smartphone = methods
+    assert kuroneko.validate_order(order_data(), invoice.id) == []
+    assert kuroneko.validate_order(order_data(), smartphone.id) == ["携帯電話番号を入力してください。"]
+    problems = kuroneko.validate_order(order_data(), smartphone.id, {"sms_phone": "03-1234-5678"})
+    assert len(problems) == 1 and "070・080・090" in problems[0]
+    assert kuroneko.validate_order(order_data(), smartphone.id, {"sms_phone": "090-1234-5678"}) == []
+    billing = dict(simple_shop.DEFAULT_BILLING, address1=LONG_ADDRESS)
+    [problem] = kuroneko.validate_order(order_data(billing=billing), invoice.id)
+    assert "住所" in problem
+    assert kuroneko.validate_order(order_data(destination_count=2), invoice.id) == \
+        [rules.REASON_MULTIPLE_DESTINATIONS]
+    assert kuroneko.validate_order(order_data(), 9999) == ["指定された支払方法が見つかりません。"]
+    rules.update_method(invoice.id, active=False)
+    assert "現在ご利用いただけません" in kuroneko.validate_order(order_data(), invoice.id)[0]
+    with pytest.raises(RuleViolation):
+        kuroneko.fee_for(9999, 1000)
+
+
+def test_start_payment_authorizes_and_signals(app, kuroneko, methods, simulator):
+    invoice, _ = methods
+    received = []
+    signals.payment_authorized.connect(lambda sender, **kw: received.append((sender, kw)),
+                                       sender=app, weak=False)
+    try:
+        order = make_order(adjustments=[["後払い手数料", kuroneko.fee_for(invoice.id, 3000)]])
+        outcome = kuroneko.start_payment(order, invoice.id)
+    finally:
+        signals.payment_authorized.receivers.clear()
+    assert outcome.kind == "authorized"
+    payment = kuroneko.payment_for(order.id)
+    assert payment.id == outcome.payment.id and payment.status_label == "与信"
+    assert payment.amount == 3150 and payment.fee == 150
+    assert simulator.transaction("12345678901", payment.order_no)["status"] == 1
+    assert received and received[0][0] is app and received[0][1]["order_id"] == str(order.id)
+    assert kuroneko.payment_for("no-such-order") is None
+
+
+def test_conversion_tag_once_after_authorization(app, kuroneko, methods):
+    invoice, _ = methods
+    save_settings({"conversion_tag": '<img src="https://ads.example/c?o={order_id}&n={order_no}&a={amount}">'})
+    order = make_order(lines=[["<b>", 1, 1000, "physical"]])
+    assert kuroneko.conversion_tag(order.id) == ""              # no payment yet
+    outcome = kuroneko.start_payment(order, invoice.id)
+    tag = kuroneko.conversion_tag(order.id)
+    assert f"o={order.id}&n={outcome.payment.order_no}&a=1000" in tag
+    assert kuroneko.conversion_tag(order.id) == ""              # at most once
+
+
+def test_conversion_tag_not_for_declined(app, kuroneko, methods):
+    invoice, _ = methods
+    save_settings({"conversion_tag": "<script>track()</script>"})
+    billing = dict(simple_shop.DEFAULT_BILLING, phone="03-1234-9991")   # sandbox: ご利用不可
+    order = make_order(billing=billing)
+    assert kuroneko.start_payment(order, invoice.id).kind == "declined"
+    assert kuroneko.conversion_tag(order.id) == ""
