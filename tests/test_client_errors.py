@@ -63,7 +63,7 @@ def test_return_code_1_maps_to_errors(client, code, fixture, call, exc_type, err
 @responses.activate
 def test_business_error_message_is_the_manual_text(client):
     responses.add(responses.POST, url("KAARA0010"), body=xml("kaara_failure.xml"))
-    from tests.test_client_forms import messy_authorization
+    from test_client_forms import messy_authorization
     with pytest.raises(ApiError) as info:
         client.authorize(messy_authorization(order_no="ORD-000123"))
     assert not isinstance(info.value, AuthenticationError)
@@ -160,7 +160,7 @@ def test_validation_error_means_no_http_call(client):
 
 @responses.activate
 def test_password_never_logged_or_raised(client, caplog):
-    from tests.test_client_forms import messy_authorization
+    from test_client_forms import messy_authorization
     caplog.set_level(logging.DEBUG)
     responses.add(responses.POST, url("KAARA0010"), body=xml("kaara_success.xml"))
     responses.add(responses.POST, url("KAAST0010"), body=xml("kaast_failure.xml"))
