@@ -127,8 +127,10 @@ def _request_date(form: dict[str, str], c: dict[str, int]) -> list[int]:
 
 # --------------------------------------------------------------------------- KAARA0010
 
-def _kaara(form: dict[str, str], m: MerchantConfig | None) -> list[int]:
-    if m is not None and m.error_numbering == "eccube":
+def _kaara(form: dict[str, str], m: MerchantConfig | None, numbering: str = "w2") -> list[int]:
+    if m is not None:
+        numbering = m.error_numbering
+    if numbering == "eccube":
         ycf = {"missing": 1, "digits": 2, "length": 3}
         unknown = 4
     else:
@@ -421,16 +423,20 @@ FIELD_RULES: dict[Operation, Callable[[dict[str, str], MerchantConfig | None], l
 
 
 def field_error(op: Operation, form: dict[str, str], merchant: MerchantConfig | None,
-                today: date | None = None) -> str | None:
+                today: date | None = None, numbering: str = "w2") -> str | None:
     """The lowest failing single-field code of ``op`` (or the layout code in strict mode).
 
-    ``today`` (simulator clock, JST) is the request day of KAARA's 90-day shipYmd window.
+    ``today`` (simulator clock, JST) is the request day of KAARA's 90-day shipYmd window;
+    ``numbering`` is the KAARA variant used when the merchant cannot be identified.
     """
     known = KNOWN_PARAMS.get(op)
     if known is not None and merchant is not None and merchant.strict_params:
         if set(form) - known:
             return code_of(op, 1)
-    errs = FIELD_RULES[op](form, merchant)
+    if op is Operation.AUTHORIZE:
+        errs = _kaara(form, merchant, numbering)
+    else:
+        errs = FIELD_RULES[op](form, merchant)
     if op is Operation.CHANGE_AMOUNT:
         errs += _address_house_number(form, 31)
     if op is Operation.AUTHORIZE and today is not None:

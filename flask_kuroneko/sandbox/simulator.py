@@ -147,6 +147,14 @@ class Simulator:
                 finally:
                     self.store.end()
 
+    def _numbering(self, ctx: Context) -> str:
+        """KAARA numbering for requests whose merchant cannot be identified: the variant
+        all registered merchants share, else "w2"."""
+        variants = {m.error_numbering for m in self._merchants.values()}
+        variants |= {m.get("error_numbering", "w2")
+                     for m in ctx.session.get_meta("merchants", {}).values()}
+        return variants.pop() if len(variants) == 1 else "w2"
+
     def _merchant(self, session: Session, code: str) -> MerchantConfig | None:
         stored = session.get_meta("merchants", {}).get(code)
         if stored is not None:
@@ -163,7 +171,7 @@ class Simulator:
             return 404, {"Content-Type": "text/plain; charset=UTF-8"}, b"Not Found"
         with self._session() as ctx:
             m = ctx.merchant(form.get("ycfStrCode", ""))
-            error = (rules.field_error(op, form, m, ctx.now.date())
+            error = (rules.field_error(op, form, m, ctx.now.date(), self._numbering(ctx))
                      or rules.relational_error(op, form, m))
             fields: dict = {}
             if error is None:

@@ -1,0 +1,190 @@
+"""Sandbox transport (spec §6.2) and response rendering (§6.10), in-process and over a socket."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from flask_kuroneko.codes import BASE_URLS
+from flask_kuroneko.sandbox import MerchantConfig, Simulator, create_app, sandbox_session
+from test_sandbox_support import (MERCHANT, NOW, api_url, authorize, basic_form, kaara_form,
+                                  parse, post, tags)
+
+
+@pytest.fixture(autouse=True)
+def frozen(simulator):
+    simulator.set_now(NOW)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_non_post_is_405_with_empty_body(sandbox_session, method):
+    response = sandbox_session.request(method, api_url("KAARA0010"))
+    assert response.status_code == 405
+    assert response.content == b""
+
+
+@pytest.mark.parametrize("path", [
+    "/kuroneko-atobarai-api/KAAAU0010APIAction_execute.action",
+    "/kuroneko-atobarai-api/KAXX0010APIAction_execute.action",
+])
+def test_unknown_api_is_404(sandbox_session, path):
+    response = sandbox_session.post(BASE_URLS["sandbox"] + path, data=basic_form())
+    assert response.status_code == 404
+
+
+def test_unknown_path_is_404(sandbox_session):
+    assert sandbox_session.post(BASE_URLS["sandbox"] + "/nothing/here").status_code == 404
+
+
+def test_content_type_default_and_configurable(simulator):
+    response = sandbox_session(simulator).post(api_url("KAAST0010"), data=basic_form())
+    assert response.headers["Content-Type"] == "text/xml; charset=UTF-8"
+    plain = Simulator(content_type="text/plain")
+    response = sandbox_session(plain).post(api_url("KAAST0010"), data=basic_form())
+    assert response.headers["Content-Type"] == "text/plain"
+
+
+def test_body_is_utf8_whatever_the_declared_charset(sandbox_session, simulator):
+    body = "&".join(f"{k}={requests.utils.quote(v, safe='')}"
+                    for k, v in kaara_form().items()).encode("ascii")
+    response = sandbox_session.post(api_url("KAARA0010"), data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded; charset=Shift_JIS"})
+    assert parse(response.content)["result"] == "0"
+    assert simulator.transaction(MERCHANT, "T0001")["billing"]["name"] == "山田　太郎"
+
+
+@pytest.mark.parametrize("body", [b"name=%82%A0&orderNo=X", b"\xff\xfe=1"])
+def test_undecodable_body_is_err0001(sandbox_session, simulator, body):
+    response = sandbox_session.post(api_url("KAARA0010"), data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200
+    answer = parse(response.content)
+    assert (answer["returnCode"], answer["errorCode"]) == ("1", "err0001")
+    assert simulator.transactions() == []
+
+
+def test_success_element_order_and_echo(sandbox_session):
+    response = sandbox_session.post(api_url("KAARA0010"), data=kaara_form())
+    assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    assert tags(response.content) == ["ycfStrCode", "orderNo", "returnCode", "result",
+                                      "errorCode", "returnDate", "requestDate"]
+    answer = parse(response.content)
+    assert answer == {"ycfStrCode": MERCHANT, "orderNo": "T0001", "returnCode": "0",
+                      "result": "0", "errorCode": "", "returnDate": "20240101120000",
+                      "requestDate": "20240101120000"}
+
+
+def test_error_has_empty_specific_fields(sandbox_session):
+    authorize(sandbox_session)
+    response = sandbox_session.post(api_url("KAAST0010"), data=basic_form("NOPE"))
+    assert tags(response.content) == ["ycfStrCode", "orderNo", "returnCode", "result",
+                                      "warning", "errorCode", "returnDate", "requestDate"]
+    answer = parse(response.content)
+    assert (answer["result"], answer["warning"], answer["errorCode"]) == ("", "", "kaast008E")
+
+
+def test_echo_is_empty_when_fields_absent(sandbox_session):
+    answer = post(sandbox_session, "KAAST0010", {})
+    assert answer["ycfStrCode"] == "" and answer["orderNo"] == ""
+    assert answer["errorCode"] == "kaast004E"
+
+
+def test_request_date_is_echoed_and_return_date_is_sim_now(sandbox_session, simulator):
+    authorize(sandbox_session)
+    simulator.advance(90)
+    answer = post(sandbox_session, "KAAST0010", basic_form(requestDate="20231231235959"))
+    assert answer["requestDate"] == "20231231235959"
+    assert answer["returnDate"] == "20240101120130"
+
+
+@pytest.mark.parametrize("setting, expected", [
+    ("both", ["returnDate", "requestDate"]),
+    ("returnDate", ["returnDate"]),
+    ("requestDate", ["requestDate"]),
+])
+def test_date_fields_setting(setting, expected):
+    sim = Simulator(merchants={MERCHANT: MerchantConfig(date_fields=setting)})
+    response = sandbox_session(sim).post(api_url("KAARA0010"), data=kaara_form())
+    assert tags(response.content)[-len(expected):] == expected
+    assert [t for t in tags(response.content) if t.endswith("Date")] == expected
+
+
+def test_kaarr_request_date_is_sim_now(sandbox_session, simulator):
+    authorize(sandbox_session)
+    response = sandbox_session.post(api_url("KAARR0010"), data={
+        "ycfStrCode": MERCHANT, "orderNo": "T0001", "password": "testpass",
+        "requestContents": "3"})
+    answer = parse(response.content)
+    assert tags(response.content)[3] == "reissueCode"
+    assert answer["requestDate"] == "20240101120000"
+    assert answer["errorCode"] == "kaarr017E"
+
+
+def test_escaping_of_echoed_values(sandbox_session):
+    response = sandbox_session.post(api_url("KAAST0010"), data=basic_form("<&>"))
+    assert parse(response.content)["orderNo"] == "<&>"
+
+
+# --------------------------------------------------------------------------- real socket
+
+@pytest.fixture
+def live_server(simulator):
+    app = create_app(simulator)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+
+
+def test_standalone_server_over_a_socket(live_server, simulator):
+    with requests.Session() as http:
+        response = http.post(api_url("KAARA0010", live_server), data=kaara_form(), timeout=5)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "text/xml; charset=UTF-8"
+        assert parse(response.content)["result"] == "0"
+        assert http.get(api_url("KAARA0010", live_server), timeout=5).status_code == 405
+        assert http.post(live_server + "/kuroneko-atobarai-api/KAAAU0010APIAction_execute"
+                         ".action", timeout=5).status_code == 404
+        state = http.get(f"{live_server}/_sim/tx/{MERCHANT}/T0001", timeout=5).json()
+        assert state["status"] == 1
+        page = http.get(live_server + "/", timeout=5)
+        assert "T0001" in page.text
+
+
+def test_standalone_drop_closes_without_response(live_server, simulator):
+    simulator.inject_fault("drop", operation="KAARA0010")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(api_url("KAARA0010", live_server), data=kaara_form(), timeout=5)
+    assert simulator.transaction(MERCHANT, "T0001")["status"] == 1  # processed
+
+
+def test_standalone_refuse_closes_without_processing(live_server, simulator):
+    simulator.inject_fault("refuse")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(api_url("KAARA0010", live_server), data=kaara_form(), timeout=5)
+    assert simulator.transaction(MERCHANT, "T0001") is None
+
+
+def test_standalone_latency_really_sleeps(live_server, simulator):
+    simulator.inject_fault("latency", seconds=1.0)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(api_url("KAARA0010", live_server), data=kaara_form(), timeout=0.2)
+    import time
+    time.sleep(1.0)  # let the server finish the slow request
+    assert simulator.transaction(MERCHANT, "T0001")["status"] == 1
+
+
+def test_flask_cli_finds_the_factory(monkeypatch, tmp_path):
+    from flask.cli import ScriptInfo
+    monkeypatch.setenv("KURONEKO_SANDBOX_STATE", str(tmp_path / "state.sqlite"))
+    app = ScriptInfo(app_import_path="flask_kuroneko.sandbox").load_app()
+    with app.test_client() as client:
+        response = client.post("/kuroneko-atobarai-api/KAARA0010APIAction_execute.action",
+                               data=kaara_form())
+        assert parse(response.data)["returnCode"] == "0"
+    assert (tmp_path / "state.sqlite").exists()
