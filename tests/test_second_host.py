@@ -1,0 +1,100 @@
+"""'Any Flask store': a second host with UUID ids, its own status names and no delivery-method
+table goes through authorize, ship -> capture and cancel with the same hooks and signals."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from flask_kuroneko import rules, signals
+from hosts import uuid_store
+from hosts.uuid_store import DISPATCHED, VOIDED, change_state, new_purchase
+
+YAMATO_SLIP = "123456789013"        # 12345678901 % 7 == 3: passes Yamato's check digit
+
+
+@pytest.fixture
+def store(database_url, simulator):
+    app = uuid_store.create_app(database_url)
+    with app.app_context():
+        uuid_store.db.create_all()
+        app.extensions["kuroneko"].use_simulator(simulator)
+        rules.ensure_default_methods()
+        yield app
+        uuid_store.db.session.remove()
+        uuid_store.db.drop_all()
+        uuid_store.db.engine.dispose()
+
+
+def _pay(store) -> tuple:
+    kuroneko = uuid_store.kuroneko
+    [invoice] = [o for o in kuroneko.available_methods(uuid_store.describe(new_purchase()))
+                 if o.kind == "invoice"]
+    uuid_store.db.session.rollback()
+    p = new_purchase()
+    p.surcharge = kuroneko.fee_for(invoice.method_id, uuid_store.describe(p).total)
+    uuid_store.db.session.flush()
+    outcome = kuroneko.start_payment(p, invoice.method_id)
+    return p, outcome
+
+
+def test_authorize_with_uuid_ids(store, simulator):
+    p, outcome = _pay(store)
+    assert outcome.kind == "authorized"
+    payment = uuid_store.kuroneko.payment_for(p.id)
+    assert payment.host_order_id == p.id and uuid.UUID(payment.host_order_id)
+    tx = simulator.transaction("55555555555", payment.order_no)   # the store's own merchant
+    assert tx["status"] == 1
+    assert uuid_store.kuroneko.state.load_order("not-a-uuid") is None
+    assert uuid_store.kuroneko.state.load_order(str(uuid.uuid4())) is None
+
+
+def test_ship_with_yamato_captures(store, simulator):
+    p, outcome = _pay(store)
+    confirmed = []
+    signals.sales_confirmed.connect(lambda sender, **kw: confirmed.append(kw["order_id"]),
+                                    sender=store, weak=False)
+    try:
+        change_state(p, DISPATCHED, courier="クロネコヤマト", waybill=YAMATO_SLIP)
+    finally:
+        signals.sales_confirmed.receivers.clear()
+    payment = uuid_store.kuroneko.payment_for(p.id)
+    assert payment.status == "captured" and payment.process_div == 0
+    assert payment.tracking_no == YAMATO_SLIP
+    assert simulator.transaction("55555555555", payment.order_no)["status"] == 3
+    assert confirmed == [p.id]
+
+
+def test_ship_with_other_carrier_captures(store, simulator):
+    p, _ = _pay(store)
+    change_state(p, DISPATCHED, courier="佐川急便", waybill="4000-1111-2222")
+    payment = uuid_store.kuroneko.payment_for(p.id)
+    assert payment.status == "captured" and payment.process_div == 2
+
+
+def test_ship_with_yamato_without_tracking_keeps_authorization(store):
+    p, _ = _pay(store)
+    change_state(p, DISPATCHED, courier="クロネコヤマト")
+    assert p.state == DISPATCHED                                  # the store's save went through
+    payment = uuid_store.kuroneko.payment_for(p.id)
+    assert payment.status == "authorized"
+    assert "送り状番号" in payment.capture_note
+
+
+def test_void_cancels(store, simulator):
+    p, _ = _pay(store)
+    change_state(p, VOIDED)
+    payment = uuid_store.kuroneko.payment_for(p.id)
+    assert payment.status == "cancelled"
+    assert simulator.transaction("55555555555", payment.order_no)["status"] == 2
+
+
+def test_admin_guard_and_prefixes_of_this_store(store):
+    state = uuid_store.kuroneko.state
+    with store.test_request_context("/backoffice/payments/"):
+        assert state.check_admin().status_code == 403
+    with store.test_request_context("/backoffice/payments/", headers={"X-Staff": "yes"}):
+        assert state.check_admin() is None
+    urls = [r.rule for r in store.url_map.iter_rules() if r.endpoint.startswith("kuroneko_")]
+    assert any(u.startswith("/pay/") for u in urls)                  # checkout under its prefix
+    assert all(u.startswith(("/pay/", "/backoffice/payments")) for u in urls)
