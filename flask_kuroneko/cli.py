@@ -33,9 +33,9 @@ def _worker_id() -> str:
 
 
 def _format_report(report: object) -> str:
-    if dataclasses.is_dataclass(report) and not isinstance(report, type):
-        fields = dataclasses.asdict(report)
-        return ", ".join(f"{k}={v}" for k, v in fields.items())
+    """The service's SweepReport renders itself; fall back to its fields."""
+    if type(report).__str__ is object.__str__ and dataclasses.is_dataclass(report):
+        return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(report).items())
     return str(report)
 
 

@@ -29,3 +29,44 @@ def test_commands_are_listed(app):
     assert result.exit_code == 0
     for name in ("init-db", "sweep", "worker"):
         assert name in result.output
+
+
+def _payment_under_review(kuroneko):
+    from hosts import simple_shop
+    invoice, _ = rules.ensure_default_methods()
+    billing = dict(simple_shop.DEFAULT_BILLING, phone="03-1234-9993")   # sandbox: 審査中 -> OK
+    order = simple_shop.make_order(billing=billing)
+    outcome = kuroneko.start_payment(order, invoice.id)
+    assert outcome.kind == "under_review"
+    return outcome.payment.id
+
+
+def test_sweep_resolves_review_and_prints_report(app, db, kuroneko, simulator):
+    payment_id = _payment_under_review(kuroneko)
+    simulator.advance(601)                               # review_delay_seconds passed
+    result = app.test_cli_runner().invoke(args=["kuroneko", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("kuroneko sweep:")
+    assert "reviews_resolved=1" in result.output
+    db.session.expire_all()
+    assert db.session.get(kuroneko.models.Payment, payment_id).status == "authorized"
+
+
+def test_worker_once(app, db, kuroneko, simulator):
+    payment_id = _payment_under_review(kuroneko)
+    simulator.advance(601)
+    result = app.test_cli_runner().invoke(args=["kuroneko", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "(once)" in result.output and result.output.count("kuroneko sweep:") == 1
+    db.session.expire_all()
+    assert db.session.get(kuroneko.models.Payment, payment_id).status == "authorized"
+
+
+def test_worker_survives_a_failing_sweep(app, db, kuroneko, caplog):
+    kuroneko.models.Operation.__table__.drop(bind=db.engine)    # every sweep now fails
+    db.session.remove()
+    result = app.test_cli_runner().invoke(
+        args=["kuroneko", "worker", "--interval", "1", "--max-runs", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("kuroneko sweep failed") == 2     # kept going after the first
+    assert "sweep failed" in caplog.text

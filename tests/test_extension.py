@@ -216,3 +216,54 @@ def test_insecure_checkout_only_in_production(tmp_path):
     with app.test_request_context("http://shop.example/", headers={"X-Forwarded-Proto": "https"}):
         from flask import request
         assert current_state().insecure_checkout(request) is False
+
+
+# --------------------------------------------------------------------------- inbound signals
+
+
+def _paid_order(kuroneko):
+    from hosts.simple_shop import make_order
+    from flask_kuroneko import rules
+    [invoice, _] = rules.ensure_default_methods()
+    order = make_order()
+    assert kuroneko.start_payment(order, invoice.id).kind == "authorized"
+    return order
+
+
+def test_inbound_signal_reacts_for_the_sending_app_only(app, kuroneko, db):
+    from flask import current_app
+    from flask_kuroneko import signals
+    from flask_kuroneko.settings import save_settings
+    save_settings({"other_carrier_enabled": True})
+    order = _paid_order(kuroneko)
+    order.carrier, order.tracking_no, order.status = "佐川急便", "1234", "発送済み"
+    db.session.flush()
+    other = Flask("not_a_kuroneko_app")
+    signals.order_status_changed.send(other, order=order, old="新規受付", new="発送済み")
+    assert kuroneko.payment_for(order.id).status == "authorized"       # ignored
+    signals.order_status_changed.send(current_app, order=order, old="新規受付", new="発送済み")
+    assert kuroneko.payment_for(order.id).status == "captured"         # proxy sender accepted
+
+
+def test_signal_from_app_context_of_another_app_runs_in_the_sender_app(app, kuroneko, db, tmp_path):
+    from hosts import simple_shop
+    from flask_kuroneko import signals
+    from flask_kuroneko.settings import save_settings
+    save_settings({"cancel_with_order": True})
+    order = _paid_order(kuroneko)
+    db.session.commit()
+    second = simple_shop.create_app(f"sqlite:///{tmp_path / 'second.sqlite'}")
+    with second.app_context():        # the host sends from inside another app's context
+        signals.order_status_changed.send(app, order=order, old="新規受付", new="キャンセル")
+    db.session.expire_all()
+    # The reaction ran with the SENDER's settings and database (second has no tables at all).
+    assert kuroneko.payment_for(order.id).status == "cancelled"
+
+
+def test_reaction_failure_never_breaks_the_hosts_save(app, kuroneko, db, caplog):
+    from hosts.simple_shop import ShopOrder
+    from flask_kuroneko import signals
+    broken = ShopOrder(id=424242, status="発送済み", lines=[], adjustments=[],
+                       billing={"unexpected": "field"})       # the describer will raise
+    signals.order_status_changed.send(app, order=broken, old="新規受付", new="発送済み")
+    assert "failed" in caplog.text
