@@ -73,3 +73,34 @@ class MalformedResponseError(ApiConnectionError):
 
     def __init__(self, message: str, *, operation: str | None = None, order_no: str | None = None):
         super().__init__(message, may_have_reached=True, operation=operation, order_no=order_no)
+
+
+class PaymentNotFound(KuronekoError):
+    """No payment with the given id (or order number) exists."""
+
+
+class CaptureRefused(KuronekoError):
+    """売上確定 was not attempted because a rule of the manual is not met (M16/M18).
+
+    ``message`` is Japanese and is also stored in ``Payment.capture_note`` and the error log;
+    the payment stays 与信.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class OperationPending(KuronekoError):
+    """The operation's outcome is not known yet (Yamato unreachable or its answer lost).
+
+    Raised AFTER the payment was left consistent and the operation journaled: ``state`` is
+    ``"unknown"`` (resolved by asking Yamato) or ``"queued"`` (never reached Yamato; retried).
+    The background sweep settles it; ``message`` is Japanese, fit for the admin.
+    """
+
+    def __init__(self, message: str, *, state: str, operation: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.state = state
+        self.operation = operation

@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 #: operation -> statuses it may start from.
 ALLOWED: MappingProxyType[str, frozenset[S]] = MappingProxyType({
     "verify_sms": frozenset({S.AWAITING_SMS}),
-    # restart: the code expired (attempt already 決済不可) or the customer asks for a new SMS.
-    "restart_sms": frozenset({S.AWAITING_SMS, S.DECLINED}),
+    # restart: the code expired (Yamato voided the attempt) or the customer asks for a new SMS.
+    "restart_sms": frozenset({S.AWAITING_SMS}),
     "abandon_sms": frozenset({S.AWAITING_SMS}),
     "resolve": frozenset({S.PENDING, S.UNDER_REVIEW, S.AWAITING_SMS}),
     "capture": frozenset({S.AUTHORIZED}),

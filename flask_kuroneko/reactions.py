@@ -1,0 +1,120 @@
+"""Reacting to the host (DESIGN "Reacting to the host"): inbound signal handlers.
+
+``extension.py`` connects these to ``signals.order_status_changed`` / ``order_updated`` for
+the sending app. A reaction never raises into the host: Yamato refusals and unreachable calls
+are already in the error log (and the journal, where a retry is safe) when the service returns;
+anything else is logged here and reported with ``payment_error``. The host's save goes through
+either way — as in the manual, an order saved as 発送済み without a tracking number simply stays
+「与信」, with the reason in ``Payment.capture_note``.
+
+The service commits ``db.session``: hosts send these signals after flushing (or committing)
+their own change.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from . import history, service
+from .errors import KuronekoError
+from .models import PaymentStatus as S
+
+logger = logging.getLogger(__name__)
+
+
+def _settings_and_config(app: Flask) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
+    state = service._state()
+    return (state.settings(), tuple(app.config.get("KURONEKO_SHIPPED_STATUSES") or ()),
+            tuple(app.config.get("KURONEKO_CANCELLED_STATUSES") or ()))
+
+
+def _guard(app: Flask, operation: str, payment: Any, fn, *args: Any, **kwargs: Any) -> Any:
+    """Run one service call for a reaction; never let it escape into the host's save."""
+    try:
+        return fn(*args, **kwargs)
+    except KuronekoError as exc:       # logged (error log + payment_error) by the service
+        logger.info("kuroneko reaction %s for %s: %s", operation,
+                    getattr(payment, "order_no", None), exc)
+    except Exception as exc:
+        logger.exception("kuroneko reaction %s failed", operation)
+        _report(payment, operation, exc)
+    return None
+
+
+def _report(payment: Any, operation: str, exc: Exception) -> None:
+    """Error log + payment_error for an unexpected failure (after discarding our half-work)."""
+    state = service._state()
+    session = state.db.session
+    try:
+        session.rollback()
+        message = f"「{operation}」の自動処理でエラーが発生しました（{type(exc).__name__}）。"
+        history.log_error(session, state.models, message=message,
+                          order_no=getattr(payment, "order_no", None),
+                          kind=getattr(payment, "kind", None), operation=operation,
+                          code="internal")
+        session.commit()
+        service._send("payment_error", payment, operation=operation, code="internal",
+                      message=message)
+    except Exception:
+        logger.exception("kuroneko: could not record the failed reaction %s", operation)
+
+
+def _ship(app: Flask, data: Any, payment: Any) -> None:
+    """発送済み: capture (M16/M18), or register a changed tracking number after capture."""
+    if payment.status == S.AUTHORIZED.value:
+        _guard(app, "capture", payment, service.capture, payment.id, carrier=data.carrier,
+               tracking_no=data.tracking_no, actor="order")
+    elif (payment.status == S.CAPTURED.value and data.tracking_no
+          and data.tracking_no.replace("-", "").strip() != (payment.tracking_no or "")
+          and service._is_yamato(data.carrier) == (payment.process_div == 0)):
+        _guard(app, "change_tracking", payment, service.change_tracking, payment.id,
+               data.tracking_no, actor="order")
+
+
+def _payment_and_data(app: Flask, order: Any) -> tuple[Any, Any]:
+    state = service._state()
+    data = state.describe(order)
+    return service.current_payment(data.order_id), data
+
+
+def on_order_status_changed(app: Flask, order: Any, old: Any = None, new: Any = None,
+                            **extra: Any) -> None:
+    """発送済み → 売上確定; キャンセル → 取消 when 「受注キャンセルで取消」 is on."""
+    if old == new:
+        return
+    payment = None
+    try:
+        payment, data = _payment_and_data(app, order)
+        if payment is None:
+            return                       # not paid with 後払い
+        settings, shipped, cancelled = _settings_and_config(app)
+        if new in shipped:
+            _ship(app, data, payment)
+        elif new in cancelled and settings.cancel_with_order and payment.status in (
+                S.AUTHORIZED.value, S.CAPTURED.value):
+            _guard(app, "cancel", payment, service.cancel, payment.id, actor="order")
+    except Exception as exc:
+        logger.exception("kuroneko: reaction to a status change failed")
+        _report(payment, "order_status_changed", exc)
+
+
+def on_order_updated(app: Flask, order: Any, **extra: Any) -> None:
+    """Tracking number entered/edited → capture or 変更登録; amount edited → 利用額変更 when
+    「受注金額変更で利用額変更」 is on."""
+    payment = None
+    try:
+        payment, data = _payment_and_data(app, order)
+        if payment is None:
+            return
+        settings, shipped, _ = _settings_and_config(app)
+        if data.status in shipped:
+            _ship(app, data, payment)
+            payment = service.current_payment(data.order_id)
+        if (settings.change_amount_with_order and data.total != payment.amount
+                and payment.status in (S.AUTHORIZED.value, S.CAPTURED.value)):
+            _guard(app, "change_amount", payment, service.change_amount, payment.id, actor="order")
+    except Exception as exc:
+        logger.exception("kuroneko: reaction to an order update failed")
+        _report(payment, "order_updated", exc)
