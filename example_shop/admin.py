@@ -15,7 +15,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from . import orders
 from .catalog import ORDER_STATUSES
 from .extensions import db, kuroneko
-from .forms import AdminLoginForm, AdminOrderForm, CsrfForm
+from .forms import AdminLoginForm, AdminOrderForm, CsrfForm, choice, choice_values
 from .models import MailMessage, Order
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,15 @@ def orders_list():
     rows = db.session.scalars(query).all()
     payments = {o.id: kuroneko.payment_for(str(o.id)) for o in rows if o.kuroneko_method_id}
     return render_template("admin/orders.html", orders=rows, payments=payments,
-                           statuses=ORDER_STATUSES, current_status=status)
+                           statuses=ORDER_STATUSES, current_status=status,
+                           payment_admin_url=_payment_admin_url())
+
+
+def _payment_admin_url() -> str | None:
+    """The extension's own admin (settings, methods, logs), when it is installed."""
+    if "kuroneko_admin" not in current_app.blueprints:
+        return None
+    return current_app.config["KURONEKO_ADMIN_URL_PREFIX"].rstrip("/") + "/"
 
 
 @bp.route("/orders/<int:order_id>", methods=["GET", "POST"])
@@ -75,9 +83,9 @@ def order_edit(order_id: int):
     if order is None:
         abort(404)
     form = AdminOrderForm(request.form) if request.method == "POST" else AdminOrderForm(obj=order)
-    if order.status not in dict(form.status.choices):
+    if order.status not in choice_values(form.status):
         # e.g. 受付処理中: shown as is, the admin may keep it or move it on.
-        form.status.choices = [(order.status, order.status)] + list(form.status.choices)
+        form.status.choices = [choice(order.status, order.status)] + list(form.status.choices)
     if request.method == "POST":
         if form.validate():
             old_status = order.status

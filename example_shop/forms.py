@@ -15,7 +15,22 @@ from flask_kuroneko.jptext import PREFECTURES
 
 from .catalog import ADMIN_SETTABLE_STATUSES, CARRIERS, DELIVERY_METHODS
 
+try:   # WTForms >= 3.3 deprecates (value, label) tuples in favour of SelectChoice
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - WTForms 3.1/3.2
+    SelectChoice = None
+
 REQUIRED = "必須項目です。"
+
+
+def choice(value: str, label: str):
+    """One option of a select/radio field, in the form the installed WTForms prefers."""
+    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
+
+
+def choice_values(field) -> list[str]:
+    return [c.value if SelectChoice is not None and isinstance(c, SelectChoice) else c[0]
+            for c in field.choices]
 _PHONE = re.compile(r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$")
 _POSTAL = re.compile(r"^\d{3}-?\d{4}$")
 # Yamato only checks for "@" between a local part and a domain (spec §3.1, kaara043E–045E).
@@ -44,7 +59,7 @@ class ShopForm(Form):
 
 
 def _prefecture_choices(blank: str) -> list[tuple[str, str]]:
-    return [("", blank)] + [(p, p) for p in PREFECTURES]
+    return [choice("", blank)] + [choice(p, p) for p in PREFECTURES]
 
 
 def _digits(value: str | None) -> str:
@@ -76,8 +91,8 @@ class CustomerForm(ShopForm):
         DataRequired(REQUIRED), Length(max=64),
         Regexp(_EMAIL, message="メールアドレスを正しく入力してください。")])
     destination = RadioField("お届け先", default="self", choices=[
-        ("self", "ご注文者様と同じ"), ("other", "別のお届け先を指定する"),
-        ("multiple", "複数のお届け先に送る（後日メールでご指定）")])
+        choice("self", "ご注文者様と同じ"), choice("other", "別のお届け先を指定する"),
+        choice("multiple", "複数のお届け先に送る（後日メールでご指定）")])
     ship_name = StringField("お届け先のお名前", validators=[Optional(), Length(max=30)])
     ship_postal_code = StringField("お届け先の郵便番号", validators=[
         Optional(), Regexp(_POSTAL, message="郵便番号は7桁の数字で入力してください。")])
@@ -88,7 +103,7 @@ class CustomerForm(ShopForm):
     ship_phone = StringField("お届け先の電話番号", validators=[
         Optional(), Regexp(_PHONE, message="電話番号を正しく入力してください。")])
     delivery_method = RadioField("配送方法", default=DELIVERY_METHODS[0].id,
-                                 choices=[(m.id, f"{m.name}（送料 {m.fee:,}円）")
+                                 choices=[choice(m.id, f"{m.name}（送料 {m.fee:,}円）")
                                           for m in DELIVERY_METHODS],
                                  validators=[InputRequired("配送方法を選択してください。")])
     desired_date = DateField("お届け希望日", validators=[Optional()])
@@ -137,8 +152,8 @@ class AdminLoginForm(ShopForm):
 
 class AdminOrderForm(ShopForm):
     """Order edit of the demo admin: 対応状況 / 配送会社名 / 送り状番号."""
-    status = SelectField("対応状況", choices=[(s, s) for s in ADMIN_SETTABLE_STATUSES])
-    carrier = SelectField("配送会社名", choices=[("", "（未設定）")] + [(c, c) for c in CARRIERS],
+    status = SelectField("対応状況", choices=[choice(s, s) for s in ADMIN_SETTABLE_STATUSES])
+    carrier = SelectField("配送会社名", choices=[choice("", "（未設定）")] + [choice(c, c) for c in CARRIERS],
                           validators=[Optional()])
     tracking_no = StringField("送り状番号", validators=[
         Optional(), Length(max=20), Regexp(r"^[0-9A-Za-z-]*$", message="送り状番号は半角英数字とハイフンで入力してください。")])

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import (Blueprint, abort, current_app, flash, get_flashed_messages, redirect,
+from flask import (Blueprint, abort, current_app, flash, get_flashed_messages,
+                   has_request_context, redirect,
                    render_template, request, session, url_for)
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
@@ -21,7 +22,7 @@ from .catalog import (BANK_ACCOUNT_TEXT, BANK_TRANSFER, BANK_TRANSFER_NAME, KIND
                       STATUS_CANCELLED, STATUS_PAYMENT_FAILED, STATUS_PROCESSING)
 from .extensions import db, kuroneko
 from .hooks import describe
-from .forms import CartQuantityForm, CsrfForm, CustomerForm, PaymentChoiceForm, PlaceOrderForm
+from .forms import CartQuantityForm, CsrfForm, choice, CustomerForm, PaymentChoiceForm, PlaceOrderForm
 from .models import Order, Product
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ MSG_PAYMENT_FAILED = ("お選びいただいたお支払方法ではご注文を
 
 @bp.app_context_processor
 def _globals() -> dict:
-    return {"cart_count": cart.count(), "kind_labels": KIND_LABELS,
+    # Also runs for mails rendered by signal receivers outside any request (sweep, CLI).
+    return {"cart_count": cart.count() if has_request_context() else 0,
+            "kind_labels": KIND_LABELS,
             "sandbox_outbox_url": current_app.config.get("SHOP_SANDBOX_OUTBOX_URL")}
 
 
@@ -145,8 +148,8 @@ def payment():
     preview = _preview(state)
     offers = kuroneko.available_methods(describe(preview))
     form = PaymentChoiceForm(request.form if request.method == "POST" else None)
-    form.payment_method.choices = [(BANK_TRANSFER, BANK_TRANSFER_NAME)] + [
-        (f"kuroneko:{o.method_id}", o.name) for o in offers]
+    form.payment_method.choices = [choice(BANK_TRANSFER, BANK_TRANSFER_NAME)] + [
+        choice(f"kuroneko:{o.method_id}", o.name) for o in offers]
     method_forms = {o.method_id: o.form_class(request.form if request.method == "POST" else None,
                                               **({} if request.method == "POST" else
                                                  state.get("payment", {}).get("form_data") or {}))
@@ -155,13 +158,13 @@ def payment():
     if request.method == "GET" and state.get("payment"):
         form.payment_method.data = state["payment"]["method"]
     if request.method == "POST" and form.validate():
-        choice = form.payment_method.data
-        if choice == BANK_TRANSFER:
+        selected = form.payment_method.data
+        if selected == BANK_TRANSFER:
             state["payment"] = {"method": BANK_TRANSFER, "name": BANK_TRANSFER_NAME, "fee": 0,
                                 "form_data": None}
             _save_state(state)
             return redirect(url_for(".confirm"))
-        offer = next(o for o in offers if f"kuroneko:{o.method_id}" == choice)
+        offer = next(o for o in offers if f"kuroneko:{o.method_id}" == selected)
         errors = _check_kuroneko_choice(state, offer, method_forms.get(offer.method_id))
         if not errors:
             return redirect(url_for(".confirm"))
