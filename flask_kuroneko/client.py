@@ -217,22 +217,28 @@ class KuronekoClient:
 
     def _post(self, op: Operation, url: str, form: dict[str, str],
               order_no: str | None) -> requests.Response:
-        """One POST, never retried; transport failures say whether Yamato may have acted."""
+        """One POST, never retried; transport failures say whether Yamato may have acted.
+
+        The error is raised outside the ``except`` block so that neither ``__cause__`` nor
+        ``__context__`` keeps the requests exception, whose ``request.body`` holds the password.
+        """
+        error: Exception
         try:
             return self.session.post(url, data=form, timeout=self.timeout,
                                      headers={"Content-Type": CONTENT_TYPE}, allow_redirects=False)
         except requests.ConnectTimeout as exc:
-            raise self._connection_error(op, order_no, exc, reached=False) from None
+            error = self._connection_error(op, order_no, exc, reached=False)
         except requests.ReadTimeout as exc:
-            raise self._connection_error(op, order_no, exc, reached=True) from None
+            error = self._connection_error(op, order_no, exc, reached=True)
         except requests.ConnectionError as exc:
-            raise self._connection_error(op, order_no, exc, reached=not _never_connected(exc)) from None
+            error = self._connection_error(op, order_no, exc, reached=not _never_connected(exc))
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema) as exc:
-            raise ConfigurationError(f"{op.value}: the Yamato URL {url!r} is invalid "
-                                     f"({type(exc).__name__}); check base_url.") from None
+            error = ConfigurationError(f"{op.value}: the Yamato URL {url!r} is invalid "
+                                       f"({type(exc).__name__}); check base_url.")
         except requests.RequestException as exc:
-            raise self._connection_error(op, order_no, exc, reached=True) from None
+            error = self._connection_error(op, order_no, exc, reached=True)
+        raise error
 
     @staticmethod
     def _connection_error(op: Operation, order_no: str | None, exc: Exception, *,

@@ -62,11 +62,13 @@ def _is_kana(ch: str) -> bool:
     return "\u3041" <= ch <= "\u30ff" or "\uff66" <= ch <= "\uff9f"
 
 
-def _fullwidth_char(ch: str, prev: str) -> str | None:
+def _fullwidth_char(ch: str, prev: str = "", nxt: str = "") -> str | None:
     """Full-width permitted spelling of one character, or None when there is none."""
     if ch in _HYPHEN_FAMILY:
-        # After kana a dash is a long vowel (ジョ-ジ); elsewhere it is a hyphen (1-2-3).
-        return _LONG_VOWEL if prev and _is_kana(prev) else _PERMITTED_HYPHEN
+        # Between kana (or ending a kana word) a dash is a long vowel (ジョ-ジ, コーヒ-);
+        # before a digit or elsewhere it is a hyphen (1-2-3, ハイツ-101).
+        long_vowel = prev and _is_kana(prev) and (not nxt or _is_kana(nxt) or nxt.isspace())
+        return _LONG_VOWEL if long_vowel else _PERMITTED_HYPHEN
     if ch in _WAVE_FAMILY:
         return _LONG_VOWEL
     if ch == " " or ch == FULL_SPACE:
@@ -93,13 +95,11 @@ def _fullwidth_char(ch: str, prev: str) -> str | None:
 
 def _fullwidth_run(text: str) -> str | None:
     out = []
-    prev = ""
-    for ch in text:
-        conv = _fullwidth_char(ch, prev)
+    for i, ch in enumerate(text):
+        conv = _fullwidth_char(ch, text[i - 1] if i else "", text[i + 1:i + 2])
         if conv is None:
             return None
         out.append(conv)
-        prev = ch
     return "".join(out)
 
 
@@ -118,15 +118,13 @@ def to_fullwidth(value: str, *, field: str, label: str, drop_unmappable: bool = 
     text = re.sub(r"[\uff61-\uff9f]+", lambda m: unicodedata.normalize("NFKC", m.group()), text)
     out: list[str] = []
     bad: list[str] = []
-    prev = ""
-    for ch in text:
-        conv = _fullwidth_char(ch, prev)
+    for i, ch in enumerate(text):
+        conv = _fullwidth_char(ch, text[i - 1] if i else "", text[i + 1:i + 2])
         if conv is None:
             if ch not in bad:
                 bad.append(ch)
         else:
             out.append(conv)
-        prev = ch
     if bad and not drop_unmappable:
         shown = "、".join(f"「{c}」" for c in bad[:5])
         raise ValidationError(field, f"{label}に使用できない文字{shown}が含まれています。"

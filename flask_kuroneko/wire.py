@@ -78,6 +78,15 @@ def _check_ship_date(ship: date, *, order_date: date | None, today: date, field:
 # --------------------------------------------------------------------------- form builders
 
 
+def _code(enum: type, value: object, *, field: str, label: str):
+    """An enum member, or a ValidationError naming the allowed values."""
+    try:
+        return enum(value)
+    except (TypeError, ValueError):
+        allowed = "、".join(f"{int(m)}:{m.label}" for m in enum)
+        raise ValidationError(field, f"{label}は次のいずれかを指定してください: {allowed}") from None
+
+
 def _items_fields(items: Sequence[Item]) -> dict[str, str]:
     out: dict[str, str] = {}
     for n, it in enumerate(items, 1):
@@ -118,7 +127,7 @@ def authorization_fields(req: AuthorizationRequest, *, today: date,
                          cart_code: str | None = None) -> dict[str, str]:
     """KAARA0010 parameters without credentials."""
     order_no = nz.check_order_no(req.order_no)
-    send_div = SendDiv(req.send_div)
+    send_div = _code(SendDiv, req.send_div, field="sendDiv", label="送り先区分")
     buyer = req.buyer
     fields: dict[str, str] = {"orderNo": order_no}
     if not isinstance(req.order_date, date):
@@ -167,7 +176,7 @@ def sms_fields(order_no: str, code: str) -> dict[str, str]:
 
 def shipment_fields(req: ShipmentRequest, *, today: date) -> dict[str, str]:
     """KAASL0010 parameters without credentials."""
-    process_div = ProcessDiv(req.process_div)
+    process_div = _code(ProcessDiv, req.process_div, field="processDiv", label="処理区分")
     fields = {"orderNo": nz.check_order_no(req.order_no), "processDiv": str(int(process_div))}
     if process_div == ProcessDiv.CANCEL:
         if req.slip_no or req.before_slip_no or req.ship_date:
@@ -216,12 +225,12 @@ def amount_change_fields(req: AmountChangeRequest, *, today: date) -> dict[str, 
 
 def reissue_fields(req: ReissueRequest, *, today: date) -> dict[str, str]:
     """KAARR0010 parameters without credentials (this API has no requestDate)."""
-    contents = ReissueContents(req.contents)
+    contents = _code(ReissueContents, req.contents, field="requestContents", label="ご依頼内容")
     fields = {"orderNo": nz.check_order_no(req.order_no), "requestContents": str(int(contents))}
     if contents == ReissueContents.REISSUE:
         if req.reason is None:
             raise ValidationError("reasonReissue", "請求書再発行の不備事由を選択してください。")
-        reason = ReissueReason(req.reason)
+        reason = _code(ReissueReason, req.reason, field="reasonReissue", label="不備事由")
         fields["reasonReissue"] = str(int(reason))
         if reason == ReissueReason.OTHER:
             fields["reasonReissueEtc"] = nz.normalize_reason_text(req.reason_text)

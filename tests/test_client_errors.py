@@ -145,7 +145,7 @@ def test_transport_failures(client, exc, reached):
     assert e.may_have_reached is reached
     assert e.operation == "KAACL0010" and e.order_no == "ORD-000123"
     assert SECRET not in str(e) and "ycfStrCode" not in str(e)
-    assert e.__cause__ is None and e.__suppress_context__      # no request body via the chain
+    assert e.__cause__ is None and e.__context__ is None      # no request body via the chain
     assert len(responses.calls) == 1                             # never retried
 
 

@@ -254,3 +254,25 @@ def test_every_call_has_the_timeout():
     responses.add(responses.POST, BASE + "KAAST0010APIAction_execute.action", body=xml("kaast_success.xml"))
     make_client(session=Spy(), timeout=7.5).get_status("ORD-000123")
     assert seen == [7.5]
+
+
+@pytest.mark.parametrize("operation,req,field", [
+    ("KAARA0010", lambda: messy_authorization(send_div=7), "sendDiv"),
+    ("KAASL0010", lambda: ShipmentRequest("A1", 5, slip_no=SLIP), "processDiv"),
+    ("KAARR0010", lambda: ReissueRequest("A1", 2, "1000001", "東京都千代田区千代田１", (Item("A", 1),)),
+     "requestContents"),
+    ("KAARR0010", lambda: ReissueRequest("A1", 1, "1000001", "東京都千代田区千代田１", (Item("A", 1),),
+                                         reason=9), "reasonReissue"),
+    ("KAAKK0010", lambda: AmountChangeRequest("A1", 100, (Item("A", 100),), "1000001",
+                                              "東京都千代田区千代田１", send_div=2), "sendDiv"),
+    ("KAARA0010", lambda: messy_authorization(destination=Destination("佐藤", "1000001", "東京都港区1")),
+     "sendDiv"),
+    ("KAARA0010", lambda: messy_authorization(send_div=SendDiv.GIFT), "sendName"),
+    ("KAARA0010", lambda: messy_authorization(ship_date=date(2023, 12, 31)), "shipYmd"),
+    ("KAARA0010", lambda: messy_authorization(ship_date=date(2024, 4, 1)), "shipYmd"),
+])
+def test_invalid_codes_and_relations_are_validation_errors(operation, req, field):
+    from flask_kuroneko.errors import ValidationError
+    with pytest.raises(ValidationError) as info:
+        make_client().build_form(operation, req())
+    assert info.value.field == field

@@ -19,7 +19,9 @@ def fw(text: str, **kw) -> str:
     ("　山田　　太郎　", "山田　太郎"),
     ("Smith John", "Ｓｍｉｔｈ　Ｊｏｈｎ"),
     ("José", "Ｊｏｓｅ"),                              # accent dropped, letter kept
-    ("ジョ-ジ", "ジョージ"),                           # dash after kana = long vowel
+    ("ジョ-ジ", "ジョージ"),                           # dash between kana = long vowel
+    ("コーヒ-", "コーヒー"),
+    ("ハイツ-101", "ハイツ‐１０１"),                   # before a number it stays a hyphen
     ("1-2-3", "１‐２‐３"),                             # other dashes → ‐ (U+2010)
     ("１－２−３―４", "１‐２‐３‐４"),                  # － − ― are forbidden in CP932 terms
     ("1~3 1〜3 1～3", "１ー３　１ー３　１ー３"),        # wave-dash family
