@@ -9,7 +9,7 @@ import pytest
 from flask_kuroneko.sandbox import (MerchantConfig, Simulator, SqliteStore, TransitionError,
                                     UnknownTransaction, sandbox_session)
 from test_sandbox_support import (MERCHANT, NOW, authorize, basic_form, kaara_form, post,
-                                  ship, slip_no, status_of)
+                                  ship, status_of)
 
 BASE = "http://sandbox.kuroneko.invalid/_sim"
 JST = timezone(timedelta(hours=9))

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from flask_kuroneko.sandbox import MerchantConfig, Simulator, sandbox_session
-from test_sandbox_support import (MERCHANT, NOW, authorize, basic_form, change_form,
-                                  kaara_form, post, reissue_form, ship, slip_no, status_of)
+from test_sandbox_support import (MERCHANT, NOW, authorize, basic_form, change_form, post,
+                                  reissue_form, ship, slip_no, status_of)
 
 
 @pytest.fixture(autouse=True)

@@ -196,11 +196,7 @@ class Simulator:
         except ValueError:
             return Exchange(404, {"Content-Type": "text/plain; charset=UTF-8"}, b"Not Found")
         form = decode_form(raw_body)
-        fault = None
-        if form is not None:
-            fault = self._take_fault(op, form)
-        else:
-            fault = self._take_fault(op, {})
+        fault = self._take_fault(op, form or {})
         kind = fault["kind"] if fault else None
         if kind == "refuse":
             return Exchange(0, {}, b"", transport="refuse", processed=False, fault=fault)
