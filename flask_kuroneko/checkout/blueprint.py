@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
+from jinja2 import TemplateNotFound
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 
@@ -32,7 +33,9 @@ MSG_EXPIRED_CODE = "認証番号の有効期限が切れました。「認証番
 
 
 def create_blueprint() -> Blueprint:
-    bp = Blueprint(BLUEPRINT_NAME, __name__)
+    # Templates live in flask_kuroneko/templates/kuroneko/checkout/ (the host may override them
+    # at the same path in its own templates folder, which Flask searches first).
+    bp = Blueprint(BLUEPRINT_NAME, __name__, template_folder="../templates")
     bp.before_request(refuse_plain_http)
     bp.record_once(_exempt_from_flask_wtf)
     bp.add_url_rule("/sms/<token>", "sms", sms_page, methods=["GET", "POST"])
@@ -109,8 +112,18 @@ def _final(payment, message: str | None = None):
     return redirect(url_for(endpoint, order_id=payment.host_order_id))
 
 
+STANDALONE_TEMPLATE = "kuroneko/checkout/_standalone.html"
+
+
 def _template_globals() -> dict:
-    return {"kuroneko_base_template": config.get("BASE_TEMPLATE")}
+    """The page layout: the host's KURONEKO_BASE_TEMPLATE (blocks ``title`` and ``content``)
+    when it exists, else a minimal mobile-friendly page of our own."""
+    name = config.get("BASE_TEMPLATE")
+    try:
+        current_app.jinja_env.get_template(name)
+    except TemplateNotFound:
+        name = STANDALONE_TEMPLATE
+    return {"kuroneko_base_template": name}
 
 
 def _mask_phone(phone: str | None) -> str:
@@ -175,7 +188,6 @@ def sms_page(token: str):
         return _final(_reload(payment))
     payment = _reload(payment)
     if outcome.kind == "authorized":
-        binding.unbind_token(token)
         return _final(payment)
     if outcome.kind == "retry":
         form.code.data = ""
@@ -184,7 +196,6 @@ def sms_page(token: str):
         return _render(payment, form, message=outcome.message or MSG_EXPIRED_CODE, expired=True)
     if outcome.kind == "pending":
         return _final(payment)           # unknown outcome: the host shows "processing"
-    binding.unbind_token(token)
     return _final(payment, outcome.message or MSG_DECLINED)
 
 
@@ -254,7 +265,6 @@ def back(token: str):
         except InvalidTransition:
             _state().db.session.rollback()
             payment = _reload(payment)
-    binding.unbind_token(token)
     return _final(payment, MSG_BACK)
 
 

@@ -1,0 +1,280 @@
+"""スマホタイプ checkout (M12) and the ``kuroneko_checkout`` blueprint, driven through the
+example shop with the real extension, service, client and the in-process sandbox: the SMS
+code page (wrong / expired / refused / success), 「戻る」, the 30-minute window, binding of
+the page to the customer's session, the SMS push receiver and the SSL guard (M14).
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from example_shop.testing import ShopDriver
+from test_example_shop import (SANDBOX_MERCHANT, driver, mails, orders, payments, shop,  # noqa: F401
+                               shop_config, text)
+
+MOBILE = "090-1234-5678"
+
+
+def start_sms(driver: ShopDriver, phone: str = MOBILE, **customer) -> str:
+    """Buy with スマホタイプ; returns the SMS page URL the shop redirected to."""
+    response = driver.buy("smartphone", extra={"sms_phone": phone}, **customer)
+    assert response.status_code == 302 and "/kuroneko/sms/" in response.location, \
+        response.location
+    return response.location
+
+
+def code_of(simulator, payment) -> str:
+    return simulator.sms_code(SANDBOX_MERCHANT, payment.order_no)
+
+
+def latest(shop):
+    return payments(shop)[-1]
+
+
+def test_smartphone_wrong_then_right_code(driver, shop, simulator):
+    sms_url = start_sms(driver)
+    [order] = orders(shop)
+    [payment] = payments(shop)
+    # M12: on 「上記内容で注文する」 the order exists (審査中) and the confirmation mail is sent.
+    assert order.status == "新規受付" and payment.status == "awaiting_sms"
+    assert payment.kind == "smartphone" and payment.sms_phone == "09012345678"
+    assert [m.kind for m in mails(shop)] == ["confirmation"]
+    page = text(driver.get(sms_url))
+    assert "SMS認証" in page and "4桁の認証番号" in page and "***-****-5678" in page
+    assert 'name="viewport"' in page and 'inputmode="numeric"' in page
+
+    response = driver.enter_sms_code(sms_url, "0000")
+    assert response.status_code == 200
+    assert "認証コードが間違っています" in text(response) and "残り4回" in text(response)
+    assert latest(shop).status == "awaiting_sms"
+
+    response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
+    assert response.status_code == 302 and f"/checkout/complete/{order.id}" in response.location
+    page = text(driver.get(response.location))
+    assert "ご注文ありがとうございました" in page
+    assert f"conversion.gif?order={order.id}" in page      # M13 after 与信
+    [payment] = payments(shop)
+    assert payment.status == "authorized"
+    assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 1
+    assert [m.kind for m in mails(shop)] == ["confirmation"]
+    # The page is done: opening it again leads to the completion page, not a new code entry.
+    assert f"/checkout/complete/{order.id}" in driver.get(sms_url).location
+
+
+def test_code_format_checked_before_asking_yamato(driver, shop, simulator):
+    sms_url = start_sms(driver)
+    response = driver.enter_sms_code(sms_url, "12a")
+    assert "認証番号は4桁の数字で入力してください。" in text(response)
+    payment = latest(shop)
+    assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["sms"]["wrong_attempts"] == 0
+    # Full-width digits typed on a Japanese keyboard are accepted.
+    full = code_of(simulator, payment).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    response = driver.enter_sms_code(sms_url, full)
+    assert "/checkout/complete/" in response.location
+
+
+def test_expired_code_offers_a_new_code_under_a_new_link_key(driver, shop, simulator):
+    sms_url = start_sms(driver)
+    first = latest(shop)
+    simulator.advance(181)                                    # sandbox code TTL is 180 s
+    response = driver.enter_sms_code(sms_url, code_of(simulator, first))
+    page = text(response)
+    assert "有効期限" in page and 'id="sms-resend"' in page and 'name="code"' not in page
+
+    response = driver.post_form(sms_url, sms_url + "/resend", {})
+    assert response.status_code == 302 and response.location != sms_url
+    new_url = response.location
+    second = latest(shop)
+    assert second.id != first.id and second.order_no != first.order_no   # new リンクキー
+    assert second.replaces_id == first.id and second.status == "awaiting_sms"
+    assert "新しい認証番号をSMSで送信しました" in text(driver.get(new_url))
+
+    response = driver.enter_sms_code(new_url, code_of(simulator, second))
+    assert "/checkout/complete/" in response.location
+    first_again, second_again = payments(shop)
+    assert first_again.status == "declined" and second_again.status == "authorized"
+    [order] = orders(shop)
+    assert order.status == "新規受付"
+    assert [m.kind for m in mails(shop)] == ["confirmation"]   # superseded attempt: no cancel mail
+    assert driver.client.get(sms_url).status_code == 404       # the old page is gone
+
+
+def test_back_cancels_with_mail(driver, shop, simulator):
+    sms_url = start_sms(driver)
+    response = driver.post_form(sms_url, sms_url + "/back", {})
+    assert response.status_code == 302 and "/checkout/payment-error/" in response.location
+    page = text(driver.get(response.location))
+    assert "SMS認証を中止したため" in page
+    [payment] = payments(shop)
+    [order] = orders(shop)
+    assert payment.status == "declined" and order.status == "キャンセル"
+    assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
+    assert "キャンセル" in mails(shop, "cancellation")[0].subject
+    # Goods can be put back in the cart to try again with another method.
+    response = driver.post_form(response.location, f"/checkout/retry/{order.id}", {})
+    assert "有田焼 マグカップ" in text(driver.get("/cart"))
+
+
+def _age_sms(shop, minutes: int) -> None:
+    """Move this order's first SMS ``minutes`` into the past (the shop's clock is real time)."""
+    from example_shop.extensions import db, kuroneko
+    with shop.app_context():
+        for p in db.session.scalars(db.select(kuroneko.models.Payment)):
+            p.sms_sent_at = p.sms_sent_at - timedelta(minutes=minutes)
+            p.created_at = p.created_at - timedelta(minutes=minutes)
+        db.session.commit()
+
+
+def test_thirty_minutes_without_success_cancels_on_the_page(driver, shop):
+    sms_url = start_sms(driver)
+    _age_sms(shop, 31)
+    response = driver.get(sms_url)
+    assert response.status_code == 302 and "/checkout/payment-error/" in response.location
+    assert "30分以内に完了しなかったため" in text(driver.get(response.location))
+    [payment] = payments(shop)
+    assert payment.status == "declined" and orders(shop)[0].status == "キャンセル"
+    assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
+
+
+def test_thirty_minutes_without_success_cancels_in_the_sweep(driver, shop):
+    start_sms(driver)
+    _age_sms(shop, 31)
+    from flask_kuroneko import service
+    with shop.app_context():
+        service.sweep()
+    [payment] = payments(shop)
+    assert payment.status == "declined" and orders(shop)[0].status == "キャンセル"
+    assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
+
+
+def test_refusal_at_the_credit_check_goes_to_the_payment_error_page(driver, shop):
+    response = driver.buy("smartphone", extra={"sms_phone": "090-1234-9991"})
+    assert "/checkout/payment-error/" in response.location
+    assert "決済エラー" in text(driver.get(response.location))
+    assert orders(shop)[0].status == "決済エラー" and mails(shop) == []
+
+
+def test_refusal_at_the_sms_step_goes_to_the_payment_error_page(driver, shop):
+    sms_url = start_sms(driver, phone="090-1234-9944")          # sandbox: SMS not delivered
+    response = driver.enter_sms_code(sms_url, "1234")
+    assert "/checkout/payment-error/" in response.location
+    assert "認証コードの受信に失敗しました。" in text(driver.get(response.location))
+    assert latest(shop).status == "declined"
+    assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
+
+
+def test_too_many_wrong_codes_end_in_the_payment_error_page(driver, shop):
+    sms_url = start_sms(driver)
+    for _ in range(10):
+        response = driver.enter_sms_code(sms_url, "0000")
+        if response.status_code == 302:
+            break
+    assert "/checkout/payment-error/" in response.location
+    assert latest(shop).status == "declined"
+
+
+# ------------------------------------------------------------------ binding to the customer
+
+
+def test_sms_page_is_bound_to_the_customer_session(driver, shop, simulator):
+    sms_url = start_sms(driver)
+    payment = latest(shop)
+    stranger = ShopDriver(shop.test_client())
+    assert stranger.client.get(sms_url).status_code == 404
+    assert stranger.client.post(sms_url, data={"code": code_of(simulator, payment)}).status_code == 404
+    assert stranger.client.post(sms_url + "/back").status_code == 404
+    assert stranger.client.post(sms_url + "/resend").status_code == 404
+    assert driver.client.get("/kuroneko/sms/not-a-token").status_code == 404
+    assert latest(shop).status == "awaiting_sms"
+    assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["sms"]["wrong_attempts"] == 0
+
+
+def test_sms_post_without_csrf_token_is_refused(driver, shop, simulator):
+    sms_url = start_sms(driver)
+    payment = latest(shop)
+    response = driver.client.post(sms_url, data={"code": code_of(simulator, payment)})
+    assert response.status_code == 400
+    assert latest(shop).status == "awaiting_sms"
+    assert driver.client.post(sms_url + "/back", data={}).status_code == 302
+    assert latest(shop).status == "awaiting_sms"
+
+
+# ------------------------------------------------------------------ SMS push receiver
+
+
+@pytest.mark.parametrize("shop_config", [{"KURONEKO_NOTIFY_SECRET": "push-secret-123"}])
+def test_push_receiver_authenticates_the_sender(driver, shop, shop_config):
+    start_sms(driver)
+    payment = latest(shop)
+    form = {"ycfStrNo": SANDBOX_MERCHANT, "juchuNo": payment.order_no, "keitaiNo": "09012345678",
+            "giftKb": "3", "snsKk": "0", "smsNinKk": "0", "smsYuuKk": ""}
+    client = shop.test_client()
+    assert client.post("/kuroneko/notify/wrong", data=form).status_code == 404
+    assert client.post("/kuroneko/notify/push-secret-123",
+                       data={**form, "ycfStrNo": "99999999999"}).status_code == 403
+    # A forged "OK": Yamato is asked first and still waits for the code → nothing changes.
+    response = client.post("/kuroneko/notify/push-secret-123", data=form)
+    assert response.status_code == 200 and response.get_data() == b"OK"
+    assert latest(shop).status == "awaiting_sms"
+
+
+def test_push_receiver_closed_without_a_secret(driver, shop):
+    start_sms(driver)
+    payment = latest(shop)
+    response = shop.test_client().post("/kuroneko/notify/anything", data={
+        "ycfStrNo": SANDBOX_MERCHANT, "juchuNo": payment.order_no, "smsNinKk": "0"})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("shop_config", [{"KURONEKO_NOTIFY_SECRET": "push-secret-123"}])
+def test_push_settles_a_code_whose_answer_was_lost(driver, shop, simulator, shop_config):
+    sms_url = start_sms(driver)
+    payment = latest(shop)
+    simulator.inject_fault("drop", operation="KAASA0020")     # Yamato accepts, answer lost
+    response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
+    assert response.status_code == 302                          # pending: "processing"
+    assert latest(shop).status == "awaiting_sms"
+    assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 1
+    response = shop.test_client().post("/kuroneko/notify/push-secret-123", data={
+        "ycfStrNo": SANDBOX_MERCHANT, "juchuNo": payment.order_no, "keitaiNo": "09012345678",
+        "giftKb": "3", "snsKk": "0", "smsNinKk": "0", "smsYuuKk": ""})
+    assert response.status_code == 200
+    assert latest(shop).status == "authorized"
+    assert [m.kind for m in mails(shop)] == ["confirmation"]
+
+
+# ------------------------------------------------------------------ SSL (M14)
+
+PRODUCTION = {"KURONEKO_ENVIRONMENT": "production", "KURONEKO_MERCHANT_CODE": "12345678901",
+              "KURONEKO_PASSWORD": "prodpass"}
+
+
+@pytest.mark.parametrize("shop_config", [PRODUCTION])
+def test_production_refuses_plain_http(shop, shop_config):
+    client = shop.test_client()
+    response = client.get("/checkout")
+    assert response.status_code == 301 and response.location.startswith("https://")
+    response = client.get("/kuroneko/sms/some-token")
+    assert response.status_code == 301 and response.location.startswith("https://")
+    response = client.post("/checkout/place", data={})
+    assert response.status_code == 403 and "SSL" in text(response)
+    # Over HTTPS the pages answer normally (the catalogue is not a checkout page).
+    assert client.get("/", base_url="http://localhost").status_code == 200
+    assert client.get("/kuroneko/sms/some-token", base_url="https://localhost").status_code == 404
+    assert client.get("/checkout", base_url="https://localhost").status_code == 302   # empty cart
+
+
+@pytest.mark.parametrize("shop_config", [{**PRODUCTION, "KURONEKO_BEHIND_TLS_PROXY": True}])
+def test_production_behind_tls_proxy(shop, shop_config):
+    client = shop.test_client()
+    assert client.get("/checkout").status_code == 403
+    response = client.get("/checkout", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 302 and response.location.endswith("/cart")
+    response = client.get("/kuroneko/sms/x", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 404
+
+
+def test_sandbox_allows_plain_http(driver):
+    start_sms(driver)        # the whole flow above ran over http://localhost
