@@ -267,3 +267,62 @@ def test_reaction_failure_never_breaks_the_hosts_save(app, kuroneko, db, caplog)
                        billing={"unexpected": "field"})       # the describer will raise
     signals.order_status_changed.send(app, order=broken, old="新規受付", new="発送済み")
     assert "failed" in caplog.text
+
+
+# --------------------------------------------------------------------------- sandbox wiring
+
+
+def _authorized_order_no(app) -> str:
+    from hosts import simple_shop
+    from flask_kuroneko import rules
+    with app.app_context():
+        simple_shop.db.create_all()
+        invoice, _ = rules.ensure_default_methods()
+        outcome = simple_shop.kuroneko.start_payment(simple_shop.make_order(), invoice.id)
+        assert outcome.kind == "authorized"
+        order_no = outcome.payment.order_no
+        simple_shop.db.session.remove()
+        simple_shop.db.engine.dispose()
+        return order_no
+
+
+def test_sandbox_state_file_is_shared_between_processes_apps(tmp_path):
+    """KURONEKO_SANDBOX_STATE: the web process and the CLI worker see one simulator state."""
+    from hosts import simple_shop
+    state_file = str(tmp_path / "sandbox-state.sqlite")
+    url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    web = simple_shop.create_app(url, KURONEKO_SANDBOX_STATE=state_file)
+    worker = simple_shop.create_app(url, KURONEKO_SANDBOX_STATE=state_file)
+    order_no = _authorized_order_no(web)
+    with web.app_context():
+        web_simulator = simple_shop.kuroneko.simulator
+    with worker.app_context():
+        simulator = simple_shop.kuroneko.simulator
+        assert simulator is not web_simulator                               # another object...
+        assert simulator.transaction("12345678901", order_no)["status"] == 1   # ...same state
+        assert simple_shop.kuroneko.client().get_status(order_no).status == 1
+
+
+def test_sandbox_url_talks_to_a_stand_alone_sandbox_over_http(tmp_path):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from hosts import simple_shop
+    from flask_kuroneko.sandbox import Simulator, create_app as sandbox_app
+
+    simulator = Simulator()
+    server = make_server("127.0.0.1", 0, sandbox_app(simulator=simulator))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        shop = simple_shop.create_app(f"sqlite:///{tmp_path / 'shop.sqlite'}",
+                                      KURONEKO_SANDBOX_URL=f"http://127.0.0.1:{server.server_port}")
+        order_no = _authorized_order_no(shop)
+        with shop.app_context():
+            assert simple_shop.kuroneko.simulator is None       # nothing in-process
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert simulator.transaction("12345678901", order_no)["status"] == 1
