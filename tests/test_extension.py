@@ -326,3 +326,13 @@ def test_sandbox_url_talks_to_a_stand_alone_sandbox_over_http(tmp_path):
         server.server_close()
         thread.join(5)
     assert simulator.transaction("12345678901", order_no)["status"] == 1
+
+
+def test_checkout_blueprint_registered_under_prefix_and_can_be_disabled(tmp_path):
+    app, db = _app(tmp_path, "on", KURONEKO_CHECKOUT_URL_PREFIX="/pay")
+    Kuroneko(app, db)
+    rules_ = [r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("kuroneko_checkout.")]
+    assert rules_ and all(r.startswith("/pay/") for r in rules_)
+    off, db_off = _app(tmp_path, "off", KURONEKO_CHECKOUT_ENABLED=False, KURONEKO_ADMIN_ENABLED=False)
+    Kuroneko(off, db_off)
+    assert not [r for r in off.url_map.iter_rules() if r.endpoint.startswith("kuroneko_")]
