@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+import sqlalchemy as sa
 from flask import Flask, current_app
+from sqlalchemy.exc import DBAPIError
 
 from . import fees
 from .config import ENVIRONMENTS, PREFIX, SETTINGS_OVERRIDES
@@ -224,10 +226,28 @@ def _models_and_session():
     return state.models, state.db.session
 
 
+def _explain_missing_tables(models: Any, session: Any, exc: Exception) -> None:
+    """Turn "no such table" into the fix (checked on a separate connection; the failed
+    statement's transaction is left to the caller, it may hold the host's changes)."""
+    try:
+        with session.get_bind().connect() as conn:
+            missing = not sa.inspect(conn).has_table(models.Settings.__tablename__)
+    except Exception:  # the check itself must not hide the original error
+        return
+    if missing:
+        raise ConfigurationError(
+            "The kuroneko_* tables do not exist in this database: run `flask kuroneko init-db` "
+            "(or db.create_all(), or your migrations).") from exc
+
+
 def load_row(*, create: bool = False) -> Any:
     """The settings row (id=1), or None; ``create`` adds it (not committed) when missing."""
     models, session = _models_and_session()
-    row = session.get(models.Settings, 1)
+    try:
+        row = session.get(models.Settings, 1)
+    except DBAPIError as exc:
+        _explain_missing_tables(models, session, exc)
+        raise
     if row is None and create:
         row = models.Settings(id=1, **{k: (list(v) if isinstance(v, list) else v)
                                        for k, v in FRESH_DEFAULTS.items()})

@@ -102,3 +102,20 @@ class TestPinnedByConfig:
         assert as_public_dict(current)["password"] == "********"
         assert "cfgpass" not in str(as_public_dict(current))
         assert "cfgpass" not in caplog.text
+
+
+def test_missing_tables_name_the_fix(tmp_path):
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+    from flask_kuroneko import Kuroneko
+    app = Flask("no_tables")
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    db = SQLAlchemy()
+    db.init_app(app)
+    Kuroneko(app, db)
+    with app.app_context():
+        with pytest.raises(ConfigurationError, match="flask kuroneko init-db"):
+            effective_settings()
+        db.session.rollback()
+        db.engine.dispose()
