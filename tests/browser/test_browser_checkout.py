@@ -1,0 +1,151 @@
+"""Real-browser checkout: Playwright driving Debian's chromium against the example shop
+served by werkzeug on 127.0.0.1 (real HTTP, real forms, real cookies), sandbox Yamato.
+
+Skipped when /usr/bin/chromium is missing, unless KURONEKO_REQUIRE_BROWSER=1 (CI), which
+turns the skip into a failure. Screenshots of the SMS and completion pages go to
+test-artifacts/.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SANDBOX_MERCHANT = "12345678901"
+
+pytestmark = pytest.mark.browser
+
+
+def _require_browser() -> None:
+    missing = None
+    if not Path(CHROMIUM).exists():
+        missing = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "the playwright package is not installed (pip install -e '.[test]')"
+    if missing:
+        if os.environ.get("KURONEKO_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser test required (KURONEKO_REQUIRE_BROWSER=1) but {missing}")
+        pytest.skip(f"real-browser test skipped: {missing}")
+
+
+@pytest.fixture
+def live_shop(database_url, simulator):
+    """The example shop on a real socket (werkzeug make_server in a thread)."""
+    _require_browser()
+    from werkzeug.serving import make_server
+
+    from example_shop import create_app, db
+    app = create_app({"SECRET_KEY": "browser-test", "SQLALCHEMY_DATABASE_URI": database_url,
+                      "SHOP_SIMULATOR": simulator})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def page():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        try:
+            yield tab
+        finally:
+            context.close()
+            browser.close()
+
+
+def _shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _to_confirmation(page, base: str, method: str, **extra: str) -> None:
+    """Catalogue → product → cart → お客様情報 → お支払方法 → 確認."""
+    page.goto(base + "/")
+    page.get_by_role("link", name="有田焼 マグカップ").click()
+    page.get_by_role("button", name="カートに入れる").click()
+    page.get_by_role("link", name="ご購入手続きへ").click()
+    page.fill("#name", "山田 太郎")
+    page.fill("#name_kana", "ヤマダ タロウ")
+    page.fill("#postal_code", "1000001")
+    page.select_option("#prefecture", "東京都")
+    page.fill("#address1", "千代田区千代田1-1")
+    page.fill("#phone", "0312345678")
+    page.fill("#email", "taro@example.com")
+    page.check("input[name=delivery_method][value=takkyubin]")
+    page.get_by_role("button", name="お支払方法の選択へ").click()
+    page.check(f"#method-{method} input[name=payment_method]")
+    for selector, value in extra.items():
+        page.fill(f"#{selector}", value)
+    page.get_by_role("button", name="ご注文内容の確認へ").click()
+    page.wait_for_selector("#place-order")
+
+
+def _payments(app):
+    from example_shop.extensions import db, kuroneko
+    with app.app_context():
+        Payment = kuroneko.models.Payment
+        rows = db.session.scalars(db.select(Payment).order_by(Payment.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def test_invoice_purchase_in_a_real_browser(live_shop, page):
+    app, base = live_shop
+    _to_confirmation(page, base, "invoice")
+    assert "クロネコ代金後払い" in page.inner_text("#payment-name")
+    page.get_by_role("button", name="上記内容で注文する").click()
+    page.wait_for_selector("#order-number")
+    assert "ご注文ありがとうございました" in page.content()
+    _shot(page, "invoice-complete.png")
+    [payment] = _payments(app)
+    assert payment.status == "authorized" and payment.order_no in page.content()
+
+
+def test_smartphone_purchase_wrong_then_right_code_in_a_real_browser(live_shop, page, simulator):
+    app, base = live_shop
+    _to_confirmation(page, base, "smartphone", sms_phone="09012345678")
+    page.get_by_role("button", name="上記内容で注文する").click()
+    page.wait_for_selector("#kuroneko-sms")
+    assert "4桁の認証番号" in page.content()
+    _shot(page, "sms-page.png")
+
+    page.fill("#code", "0000")
+    page.get_by_role("button", name="認証する").click()
+    page.wait_for_selector("#sms-message")
+    assert "残り" in page.inner_text("#sms-message")
+    _shot(page, "sms-page-wrong-code.png")
+
+    [payment] = _payments(app)
+    code = simulator.sms_code(SANDBOX_MERCHANT, payment.order_no)
+    assert code in page.inner_text("#sandbox-hint")          # the demo user can read it
+    page.fill("#code", code)
+    page.get_by_role("button", name="認証する").click()
+    page.wait_for_selector("#order-number")
+    assert "ご注文ありがとうございました" in page.content()
+    _shot(page, "smartphone-complete.png")
+    [payment] = _payments(app)
+    assert payment.status == "authorized"
