@@ -647,7 +647,7 @@ def handle_sms_push(form: Mapping[str, str]) -> Any | None:
     if payment is None:
         logger.warning("kuroneko: SMS push for unknown order_no %r ignored", order_no)
         return None
-    if (form.get("ycfStrNo") or "") != (_settings().merchant_code or form.get("ycfStrNo")):
+    if (form.get("ycfStrNo") or "").strip() != _state().client().merchant_code:
         logger.warning("kuroneko: SMS push for another merchant ignored (%s)", order_no)
         return None
     if not transitions.allowed("resolve", payment.status):
