@@ -7,10 +7,10 @@ are unset are dropped, as the PHP integrations do (spec §2.9, §5).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Mapping, Sequence
 from xml.etree.ElementTree import ParseError
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -23,7 +23,10 @@ from .errors import MalformedResponseError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-JST = ZoneInfo("Asia/Tokyo")
+try:
+    JST = ZoneInfo("Asia/Tokyo")
+except ZoneInfoNotFoundError:     # no tz database (e.g. Windows without tzdata): Japan has no DST
+    JST = timezone(timedelta(hours=9), "JST")
 SHIP_WINDOW_DAYS = 90
 REDACTED = "********"
 

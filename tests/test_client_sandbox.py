@@ -128,14 +128,13 @@ class TestAuthorize:
         assert info.value.code == "err0001" and "例外エラー" in info.value.message
 
     def test_nonexistent_post_code_is_yamatos_answer(self, api_client):
-        req = auth_req(order_no())
-        req = auth_req(req.order_no, buyer=Buyer(name="山田 太郎", post_code="000-0000",
-                                                 address="東京都千代田区千代田1-1", tel="0312345678"))
+        req = auth_req(order_no(), buyer=Buyer(name="山田 太郎", post_code="000-0000",
+                                               address="東京都千代田区千代田1-1", tel="0312345678"))
         with pytest.raises(ApiError) as info:
             api_client.authorize(req)
         assert info.value.code == "kaara029E"
 
-    def test_bundle_needs_the_contract(self, api_client, simulator):
+    def test_bundle_needs_the_contract(self, api_client):
         with pytest.raises(ApiError) as info:
             api_client.authorize(auth_req(order_no(), send_div=SendDiv.BUNDLED))
         assert info.value.code == "kaara052E"
