@@ -218,11 +218,15 @@ def confirm():
 def place():
     form = PlaceOrderForm(request.form)
     token = form.checkout_token.data or ""
+    state = _state()
     existing = _order_by_token(token)
     if existing is not None:          # double submit: show what the first submit did
         logger.info("checkout token reused for order %s: no second order", existing.id)
+        if state.get("token") == token:
+            # A second click sent before the first answer arrived carries the session of
+            # before the order: the token it holds proves it is the same checkout.
+            _remember(existing.id)
         return _redirect_for(existing)
-    state = _state()
     if not form.validate() or not token or state.get("token") != token:
         flash(MSG_EXPIRED, "error")
         return redirect(url_for(".confirm" if cart.lines() else ".show_cart"))
@@ -249,8 +253,9 @@ def place():
         existing = _order_by_token(token)
         if existing is None:
             raise
+        _remember(existing.id)        # same token: the concurrent twin of this submit
         return _redirect_for(existing)
-    session[MY_ORDERS] = (session.get(MY_ORDERS) or [])[-19:] + [order.id]
+    _remember(order.id)
     state.pop("token", None)
     _save_state(state)
     logger.info("order %s created (%s, %s yen)", order.id, order.payment_method, order.total)
@@ -307,6 +312,12 @@ def _start_kuroneko(order: Order, method_id: int, form_data):
     if outcome.kind == "redirect":
         return redirect(outcome.redirect_url)
     return redirect(url_for(".complete", order_id=order.id))
+
+
+def _remember(order_id: int) -> None:
+    """This browser placed ``order_id``: it may see its completion / error page."""
+    mine = [i for i in (session.get(MY_ORDERS) or []) if i != order_id]
+    session[MY_ORDERS] = mine[-19:] + [order_id]
 
 
 def _finish_checkout() -> None:

@@ -399,3 +399,32 @@ def test_password_never_in_pages(driver, shop):
     admin_login(admin)
     for url in ("/", "/admin/", "/admin/mail", "/admin/orders/1"):
         assert "testpass" not in text(admin.get(url))
+
+
+def test_concurrent_double_click_shows_the_same_order(driver, shop, simulator):
+    """The second click is sent before the first answer (same old session cookie) while
+    Yamato is still answering the first: one order, one payment, both land on the order."""
+    import threading
+    simulator.inject_fault("latency", operation="KAARA0010", seconds=1.0)
+    driver.add_to_cart(MUG)
+    driver.enter_customer()
+    driver.choose_payment("invoice")
+    form = driver.confirm_form()
+    cookie = driver.client.get_cookie("session").value
+    results = {}
+
+    def click(name):
+        client = shop.test_client()
+        client.set_cookie("session", cookie)
+        results[name] = client.post("/checkout/place", data=form)
+
+    first = threading.Thread(target=click, args=("first",))
+    first.start()
+    import time
+    time.sleep(0.3)
+    click("second")
+    first.join()
+    assert "/checkout/complete/" in results["first"].location
+    assert results["second"].location == results["first"].location
+    assert len(orders(shop)) == 1 and len(payments(shop)) == 1
+    assert len(simulator.transactions()) == 1
