@@ -58,7 +58,7 @@ def planned_ship_date(order_date: date, *, ship_within_days: int,
     never before the order date, never beyond Yamato's window (request day + 90 days)."""
     today = today or today_jst()
     candidate = desired_delivery_date or (order_date + timedelta(days=max(0, ship_within_days)))
-    latest = max(today, order_date) + timedelta(days=SHIP_WINDOW_DAYS)
+    latest = today + timedelta(days=SHIP_WINDOW_DAYS)
     return min(max(candidate, order_date), latest)
 
 

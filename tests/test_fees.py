@@ -61,3 +61,20 @@ def test_parse_and_format_textarea_round_trip():
 def test_parse_refuses_thousands_separators():
     with pytest.raises(fees.FeeConfigError, match="桁区切り"):
         fees.parse_tiers_text("3,000,200")
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+tier_tables = st.lists(st.tuples(st.integers(1, 500_000), st.integers(0, 99_999)),
+                       min_size=1, max_size=6, unique_by=lambda t: t[0]).map(
+    lambda rows: [[up, fee] for up, fee in sorted(rows)])
+
+
+@given(tiers=tier_tables, open_last=st.booleans(), amount=st.integers(1, 999_999))
+def test_tiered_fee_is_the_first_tier_covering_the_amount(tiers, open_last, amount):
+    if open_last:
+        tiers = [*tiers, [None, 777]]
+    fee = fees.fee_for_amount(amount, mode="tiered", fixed=None, tiers=tiers)
+    covering = [f for up, f in tiers if up is None or amount <= up]
+    assert fee == (covering[0] if covering else tiers[-1][1])
+    assert fees.parse_tiers_text(fees.format_tiers_text(tiers)) == tiers

@@ -171,3 +171,21 @@ def test_reorder(kuroneko):
         with pytest.raises(RuleViolation, match="並び順"):
             rules.reorder_methods(bad)
     assert [m.id for m in rules.list_methods()] == [b.id, a.id]
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(order_offset=st.integers(-120, 0), days=st.integers(0, 90),
+       desired_offset=st.one_of(st.none(), st.integers(-200, 400)))
+def test_ship_date_always_acceptable_to_yamato(order_offset, days, desired_offset):
+    """Whatever the inputs, shipYmd >= orderYmd and <= request day + 90 (spec §3.1)."""
+    order_date = D + timedelta(days=order_offset)
+    desired = None if desired_offset is None else D + timedelta(days=desired_offset)
+    ship = rules.planned_ship_date(order_date, ship_within_days=days,
+                                   desired_delivery_date=desired, today=D)
+    assert order_date <= ship <= D + timedelta(days=90)
+    if desired is not None and order_date <= desired <= D + timedelta(days=90):
+        assert ship == desired
