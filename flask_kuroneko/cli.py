@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 import socket
+import threading
 import time
+from typing import Callable
 
 import click
 from flask import current_app
@@ -72,27 +75,53 @@ def sweep() -> None:
 @click.option("--max-runs", type=click.IntRange(min=1), default=None, hidden=True,
               help="Stop after this many sweeps (tests, cron-like use).")
 def worker(interval: int | None, once: bool, max_runs: int | None) -> None:
-    """Sweep in a loop. Safe on several machines: the service claims each unit of work."""
+    """Sweep in a loop. Safe on several machines: the service claims each unit of work.
+
+    SIGTERM/SIGINT stop the worker after the sweep in progress (no half-done sweep)."""
     interval = interval or config.get("SWEEP_INTERVAL")
     worker_id = _worker_id()
-    runs = 0
+    stop = threading.Event()
+    restore = _install_stop_handlers(stop)
     click.echo(f"kuroneko worker {worker_id}: every {interval}s" + (" (once)" if once else ""))
-    while True:
-        started = time.monotonic()
-        try:
-            report = _sweep_once(worker_id)
-            click.echo(f"kuroneko sweep: {_format_report(report)}")
-        except Exception:  # one failed sweep must not stop the worker; the next one retries
-            logger.exception("kuroneko worker %s: sweep failed", worker_id)
-            click.echo("kuroneko sweep failed (see the log); retrying at the next interval", err=True)
-            _state().db.session.rollback()
-        finally:
-            _state().db.session.remove()
-        runs += 1
-        if once or (max_runs is not None and runs >= max_runs):
-            return
-        try:
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
-        except KeyboardInterrupt:
-            click.echo("kuroneko worker stopped")
-            return
+    runs = 0
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                report = _sweep_once(worker_id)
+                click.echo(f"kuroneko sweep: {_format_report(report)}")
+            except Exception:  # one failed sweep must not stop the worker; the next retries
+                logger.exception("kuroneko worker %s: sweep failed", worker_id)
+                click.echo("kuroneko sweep failed (see the log); retrying at the next interval",
+                           err=True)
+                _state().db.session.rollback()
+            finally:
+                _state().db.session.remove()
+            runs += 1
+            if once or (max_runs is not None and runs >= max_runs):
+                break
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        restore()
+    if stop.is_set():
+        click.echo("kuroneko worker stopped")
+
+
+def _install_stop_handlers(stop: threading.Event) -> Callable[[], None]:
+    """Let SIGTERM/SIGINT end the loop between sweeps; returns a function restoring the old
+    handlers. Signal handlers can only be set from the main thread: elsewhere, do nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum: int, frame: object) -> None:
+        logger.info("kuroneko worker: signal %s, stopping after the current sweep", signum)
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    return restore

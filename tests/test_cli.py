@@ -70,3 +70,21 @@ def test_worker_survives_a_failing_sweep(app, db, kuroneko, caplog):
     assert result.exit_code == 0, result.output
     assert result.output.count("kuroneko sweep failed") == 2     # kept going after the first
     assert "sweep failed" in caplog.text
+
+
+def test_worker_stops_after_the_current_sweep_on_sigterm(app, db, kuroneko):
+    import os
+    import signal
+    import threading
+
+    before = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        result = app.test_cli_runner().invoke(args=["kuroneko", "worker", "--interval", "30"])
+    finally:
+        timer.cancel()
+    assert result.exit_code == 0, result.output
+    assert result.output.count("kuroneko sweep:") == 1        # stopped during the 30 s wait
+    assert "kuroneko worker stopped" in result.output
+    assert signal.getsignal(signal.SIGTERM) is before         # handlers restored
