@@ -3,7 +3,7 @@ delivery-method table. It uses only the public API (hooks, signals, checkout met
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Flask
@@ -149,7 +149,3 @@ def set_status(app: Flask, order: ShopOrder, new: str) -> None:
     db.session.flush()
     signals.order_status_changed.send(app, order=order, old=old, new=new)
     db.session.commit()
-
-
-def today() -> date:
-    return date.today()
