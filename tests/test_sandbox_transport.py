@@ -188,3 +188,25 @@ def test_flask_cli_finds_the_factory(monkeypatch, tmp_path):
                                data=kaara_form())
         assert parse(response.data)["returnCode"] == "0"
     assert (tmp_path / "state.sqlite").exists()
+
+
+def test_merchant_registry_from_json_file(monkeypatch, tmp_path):
+    registry = tmp_path / "merchants.json"
+    registry.write_text('{"11111111111": {"password": "shop1pw", "contracts": {"bundle": true}}}',
+                        encoding="utf-8")
+    monkeypatch.setenv("KURONEKO_SANDBOX_MERCHANTS", str(registry))
+    monkeypatch.delenv("KURONEKO_SANDBOX_STATE", raising=False)
+    client = create_app().test_client()
+    path = "/kuroneko-atobarai-api/KAARA0010APIAction_execute.action"
+    answer = parse(client.post(path, data=kaara_form(ycfStrCode="11111111111",
+                                                     password="shop1pw", sendDiv="2")).data)
+    assert answer["returnCode"] == "0"
+    assert parse(client.post(path, data=kaara_form("T2")).data)["errorCode"] == "kaara005E"
+
+
+def test_api_under_a_base_path(simulator):
+    client = create_app(simulator, api_prefix="/yamato/").test_client()
+    path = "/kuroneko-atobarai-api/KAARA0010APIAction_execute.action"
+    assert client.post(path, data=kaara_form()).status_code == 404
+    assert parse(client.post("/yamato" + path, data=kaara_form()).data)["result"] == "0"
+    assert client.get("/").status_code == 200

@@ -569,3 +569,14 @@ def test_kaasa_errors(sandbox_session, overrides, expected):
     form.update(overrides)
     form = {k: v for k, v in form.items() if v is not None}
     assert error_of(sandbox_session, "KAASA0020", form) == expected
+
+
+def test_postcode_file_defines_existing_codes(tmp_path):
+    ken_all = tmp_path / "KEN_ALL.CSV"
+    ken_all.write_bytes('13101,"100  ","1000001","ﾄｳｷｮｳﾄ","ﾁﾖﾀﾞｸ","ﾁﾖﾀﾞ","東京都","千代田区","千代田"\n'
+                        .encode("cp932"))
+    sim = Simulator(merchants={MERCHANT: MerchantConfig(postcode_file=str(ken_all))})
+    sim.set_now(NOW)
+    session = sandbox_session(sim)
+    assert post(session, "KAARA0010", kaara_form())["result"] == "0"
+    assert error_of(session, "KAARA0010", kaara_form("T0002", postCode="1000002")) == "kaara029E"

@@ -19,6 +19,7 @@ import socket
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from .config import load_merchants
 from .simulator import Simulator
 from .store import SqliteStore
 
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 EXTENSION_KEY = "kuroneko_sandbox"
 STATE_ENV = "KURONEKO_SANDBOX_STATE"
+MERCHANTS_ENV = "KURONEKO_SANDBOX_MERCHANTS"
 
 wire = Blueprint("sandbox_wire", __name__)
 
@@ -55,18 +57,25 @@ def api(code: str) -> Response:
     return Response(ex.body, status=ex.status, headers=ex.headers)
 
 
-def create_app(simulator: Simulator | None = None) -> Flask:
-    """The sandbox WSGI app around ``simulator`` (a new one when omitted)."""
+def create_app(simulator: Simulator | None = None, *, api_prefix: str = "") -> Flask:
+    """The sandbox WSGI app around ``simulator``.
+
+    Without a simulator one is built from the environment: ``KURONEKO_SANDBOX_STATE`` (a
+    SQLite file shared by processes) and ``KURONEKO_SANDBOX_MERCHANTS`` (a JSON registry,
+    see ``config.load_merchants``). ``api_prefix`` puts the API paths under a base path.
+    """
     if simulator is None:
         state = os.environ.get(STATE_ENV)
-        simulator = Simulator(store=SqliteStore(state) if state else None)
+        merchants = os.environ.get(MERCHANTS_ENV)
+        simulator = Simulator(merchants=load_merchants(merchants) if merchants else None,
+                              store=SqliteStore(state) if state else None)
     app = Flask(__name__, template_folder="templates")
     app.config.setdefault("SECRET_KEY", None)
     app.json.ensure_ascii = False
     app.extensions[EXTENSION_KEY] = simulator
     from .backoffice import backoffice
     from .ui import ui
-    app.register_blueprint(wire)
+    app.register_blueprint(wire, url_prefix=api_prefix.rstrip("/") or None)
     app.register_blueprint(backoffice)
     app.register_blueprint(ui)
     return app

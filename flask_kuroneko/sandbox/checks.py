@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Callable
 
 from .. import jptext
 from .clock import parse_stamp, parse_ymd
@@ -97,7 +98,8 @@ def name_kana(value: str, max_len: int) -> list[str]:
     return fails
 
 
-def postcode(value: str, nonexistent: tuple[str, ...], *, required: bool = True) -> list[str]:
+def postcode(value: str, exists: Callable[[str], bool], *,
+             required: bool = True) -> list[str]:
     if not value:
         return ["missing"] if required else []
     if not re.fullmatch(r"[0-9-]+", value):
@@ -110,7 +112,7 @@ def postcode(value: str, nonexistent: tuple[str, ...], *, required: bool = True)
         fails.append("digits7")
     elif value.count("-") == 1 and not re.fullmatch(r"[0-9]{3}-[0-9]{4}", value):
         fails.append("format")
-    if not fails and digits in nonexistent:
+    if not fails and not exists(digits):
         fails.append("exists")
     return fails
 

@@ -52,6 +52,7 @@ class MerchantConfig:
     strict_params: bool = False             # unknown parameter -> *001E on the short APIs
     name_kana_max: int = 80                 # 80 (field definition) or 40 (error list), §7 #5
     nonexistent_postcodes: tuple[str, ...] = ("0000000", "9999999")
+    postcode_file: str | None = None        # KEN_ALL-style CSV: only its codes exist
     shop_name: str = "サンドボックスショップ"
     shop_url: str = "https://shop.example.jp/"
     shop_tel: str = "03-0000-0000"
@@ -127,3 +128,14 @@ class MerchantConfig:
             if unknown:
                 raise ValueError(f"unknown {prefix} setting(s): {', '.join(sorted(unknown))}")
         return MerchantConfig.from_dict(data)
+
+
+def load_merchants(path: str) -> dict[str, MerchantConfig]:
+    """A merchant registry from a JSON file ``{"12345678901": {"password": ..., ...}}``."""
+    import json
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected an object keyed by merchant code")
+    return {str(code): MerchantConfig.from_dict(dict(values)) for code, values in data.items()}
+

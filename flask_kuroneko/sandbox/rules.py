@@ -15,7 +15,7 @@ from typing import Callable
 
 from .. import jptext
 from ..codes import Operation
-from . import checks
+from . import checks, postal
 from .clock import parse_ymd
 from .config import MerchantConfig
 
@@ -147,9 +147,9 @@ def _kaara(form: dict[str, str], m: MerchantConfig | None, numbering: str = "w2"
                  checks.text(form.get("name", ""), 30, required=True))
     errs += _map({"kana": 23, "length": 24},
                  checks.name_kana(form.get("nameKana", ""), m.name_kana_max if m else 80))
-    nonexistent = m.nonexistent_postcodes if m else ()
+    exists = postal.exists_predicate(m)
     errs += _map({"missing": 25, "chars": 26, "hyphens": 27, "digits7": 28, "exists": 29,
-                  "format": 105}, checks.postcode(form.get("postCode", ""), nonexistent))
+                  "format": 105}, checks.postcode(form.get("postCode", ""), exists))
     errs += _address(form, "a", {"missing": 30, "fullwidth": 31, "length": 32, "charset": 33,
                                  "prefecture": 34, "a2_fullwidth": 35, "a2_length": 36,
                                  "a2_charset": 37}, required=True)
@@ -167,7 +167,7 @@ def _kaara(form: dict[str, str], m: MerchantConfig | None, numbering: str = "w2"
     errs += _map({"fullwidth": 66, "length": 67, "charset": 68},
                  checks.text(form.get("sendName", ""), 30))
     errs += _map({"chars": 70, "hyphens": 71, "digits7": 72, "exists": 73, "format": 106},
-                 checks.postcode(form.get("sendPostCode", ""), nonexistent, required=False))
+                 checks.postcode(form.get("sendPostCode", ""), exists, required=False))
     errs += _address(form, "sendA", {"missing": 0, "fullwidth": 75, "length": 76,
                                      "charset": 77, "prefecture": 78, "a2_fullwidth": 79,
                                      "a2_length": 80, "a2_charset": 81}, required=False)
@@ -321,9 +321,9 @@ def _kaakk(form: dict[str, str], m: MerchantConfig | None) -> list[int]:
                  checks.order_no(form.get("orderNo", ""), alnum_ends=True))
     errs += _map({"digits": 13, "length": 14, "valid": 15},
                  checks.date8(form.get("shipYmd", ""), required=False))
-    nonexistent = m.nonexistent_postcodes if m else ()
+    exists = postal.exists_predicate(m)
     errs += _map({"missing": 18, "chars": 19, "digits7": 20, "hyphens": 21, "format": 21,
-                  "exists": 22}, checks.postcode(form.get("postCode", ""), nonexistent))
+                  "exists": 22}, checks.postcode(form.get("postCode", ""), exists))
     errs += _address(form, "a", {"missing": 23, "charset": 24, "fullwidth": 25, "length": 26,
                                  "prefecture": 27, "a2_charset": 28, "a2_fullwidth": 29,
                                  "a2_length": 30}, required=True)
@@ -388,10 +388,10 @@ def _kaarr(form: dict[str, str], m: MerchantConfig | None) -> list[int]:
                  checks.date8(form.get("shipYmd", ""), required=False))
     errs += _send_div_change(form.get("sendDiv", ""), m, 31, 32, 33)
     content = rc == "1"  # withdrawal (3) carries no new content
-    nonexistent = m.nonexistent_postcodes if m else ()
+    exists = postal.exists_predicate(m)
     errs += _map({"missing": 34, "chars": 35, "digits7": 36, "hyphens": 37, "format": 37,
                   "exists": 38},
-                 checks.postcode(form.get("postCode", ""), nonexistent, required=content))
+                 checks.postcode(form.get("postCode", ""), exists, required=content))
     errs += _address(form, "a", {"missing": 39, "fullwidth": 40, "charset": 41, "length": 42,
                                  "prefecture": 43, "a2_fullwidth": 44, "a2_charset": 45,
                                  "a2_length": 46}, required=content)

@@ -59,9 +59,12 @@ class Context:
     session: Session
     now: datetime
     pushes: list[tuple[str, dict, dict]] = field(default_factory=list)
+    _merchants: dict[str, MerchantConfig | None] = field(default_factory=dict)
 
     def merchant(self, code: str) -> MerchantConfig | None:
-        return self.sim._merchant(self.session, code)
+        if code not in self._merchants:
+            self._merchants[code] = self.sim._merchant(self.session, code)
+        return self._merchants[code]
 
     def next_seq(self, name: str = "tx") -> int:
         seqs = self.session.get_meta("seq", {})
