@@ -336,3 +336,13 @@ def test_checkout_blueprint_registered_under_prefix_and_can_be_disabled(tmp_path
     off, db_off = _app(tmp_path, "off", KURONEKO_CHECKOUT_ENABLED=False, KURONEKO_ADMIN_ENABLED=False)
     Kuroneko(off, db_off)
     assert not [r for r in off.url_map.iter_rules() if r.endpoint.startswith("kuroneko_")]
+
+
+def test_tables_join_the_hosts_metadata_for_migrations(tmp_path):
+    """Flask-Migrate/Alembic autogenerate compares db.metadata: our tables must be on it."""
+    app, db = _app(tmp_path)
+    assert not [t for t in db.metadata.tables if t.startswith("kuroneko_")]
+    Kuroneko(app, db)
+    assert {"kuroneko_settings", "kuroneko_payment_methods", "kuroneko_payments",
+            "kuroneko_payment_history", "kuroneko_error_log", "kuroneko_prepayment_log",
+            "kuroneko_operations"} <= set(db.metadata.tables)
