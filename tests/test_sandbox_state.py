@@ -258,6 +258,15 @@ def test_kaasl_change_and_cancel_allowed(simulator, sandbox_session, status):
     assert status_of(sandbox_session)[0] == "1"
 
 
+def test_new_slip_on_investigated_order_returns_to_3(simulator, sandbox_session):
+    authorize(sandbox_session)
+    ship(sandbox_session, slip=slip_no(1))
+    simulator.investigate(MERCHANT, "T0001")
+    assert ship(sandbox_session, slip=slip_no(2))["returnCode"] == "0"
+    tx = simulator.transaction(MERCHANT, "T0001")
+    assert tx["status"] == 3 and len(tx["slips"]) == 2
+
+
 def test_kaasl_slip_errors(simulator, sandbox_session):
     assert err(ship(sandbox_session, "NOPE")) == "kaasl008E"
     authorize(sandbox_session)

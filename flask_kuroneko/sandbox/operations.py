@@ -276,7 +276,7 @@ def shipment(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     else:
         tx["slips"].append({"paymentNo": slip, "processDiv": pd,
                             "registered_at": now.isoformat()})
-        if tx["status"] in (S.APPROVED, S.WARNING_MAIL_SENT):
+        if tx["status"] != S.SLIP_REGISTERED:   # 1, 5 or 6 -> 3 (spec §6.5)
             tx["shipped_at"] = now.isoformat()
             tx["warning_manual"] = None
             lifecycle.set_status(tx, S.SLIP_REGISTERED, now, "slip_registered",
