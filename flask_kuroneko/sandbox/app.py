@@ -70,7 +70,6 @@ def create_app(simulator: Simulator | None = None, *, api_prefix: str = "") -> F
         simulator = Simulator(merchants=load_merchants(merchants) if merchants else None,
                               store=SqliteStore(state) if state else None)
     app = Flask(__name__, template_folder="templates")
-    app.config.setdefault("SECRET_KEY", None)
     app.json.ensure_ascii = False
     app.extensions[EXTENSION_KEY] = simulator
     from .backoffice import backoffice

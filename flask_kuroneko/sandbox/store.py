@@ -134,6 +134,8 @@ class SqliteStore:
         return conn
 
     def begin(self) -> None:
+        if getattr(self._local, "conn", None) is not None:
+            raise RuntimeError("nested SqliteStore session in one thread")
         conn = self._connect()
         conn.execute("BEGIN IMMEDIATE")
         self._local.conn = conn
