@@ -7,8 +7,8 @@ States:
   ``queued``  — the request certainly did not reach Yamato; sending it again is safe.
   ``done`` / ``failed`` — settled (failed = Yamato refused it, or retries ran out; see ErrorLog).
 
-While a payment has an unsettled operation, every other changing operation on it is refused
-(see ``service``): this is what keeps "nothing done twice".
+While a payment has an unsettled operation (``Payment.open_operation``), every other changing
+operation on it is refused (see ``service``): this is what keeps "nothing done twice".
 
 Claims: a worker (or the request that wrote the row ahead of its call) owns an operation while
 ``claimed_until`` is in the future. Taking a claim is one conditional UPDATE, committed at
@@ -62,6 +62,7 @@ def add(session: orm.Session, models, payment, operation: str, state: str, param
         next_attempt_at=now + (first_attempt_after or timedelta(0)),
         claimed_by=claimed_by, claimed_until=claimed_until, last_error=error, created_at=now)
     session.add(op)
+    payment.open_operation = operation
     logger.info("kuroneko journal: %s %s for payment %s (%s)", state, operation, payment.order_no,
                 error or "-")
     return op
@@ -95,8 +96,10 @@ def due(session: orm.Session, models, *, now: datetime | None = None, limit: int
         .order_by(Op.next_attempt_at, Op.id).limit(limit)).scalars())
 
 
-def settle(op, state: str, *, now: datetime | None = None, error: str | None = None) -> None:
-    """Mark ``op`` done/failed (or back to queued/unknown for a later attempt) and release it."""
+def settle(op, state: str, *, payment, now: datetime | None = None,
+           error: str | None = None) -> None:
+    """Mark ``op`` done/failed (or back to queued/unknown for a later attempt) and release it;
+    a settled operation frees its (locked) ``payment`` for the next operation."""
     now = now or utcnow()
     op.state = state
     op.claimed_by = None
@@ -105,6 +108,8 @@ def settle(op, state: str, *, now: datetime | None = None, error: str | None = N
         op.last_error = error
     if state in (DONE, FAILED):
         op.resolved_at = now
+        if payment.open_operation == op.operation:
+            payment.open_operation = None
     else:
         op.attempts = (op.attempts or 0) + 1
         op.next_attempt_at = now + backoff(op.attempts)

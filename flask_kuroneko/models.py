@@ -137,6 +137,10 @@ def define_models(db) -> SimpleNamespace:
         drift = sa.Column(sa.Text, nullable=True)                  # M25: Yamato disagrees with us
         conversion_shown_at = sa.Column(sa.DateTime, nullable=True)  # M13: tag rendered once
         replaces_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payments.id"), nullable=True)
+        # Name of the journaled Operation not settled yet (None = none). Kept on the row the
+        # service locks, so the "busy" check sees the latest value on every database (a plain
+        # SELECT of kuroneko_operations may read an old snapshot under REPEATABLE READ).
+        open_operation = sa.Column(sa.String(24), nullable=True)
         authorized_at = sa.Column(sa.DateTime, nullable=True)
         captured_at = sa.Column(sa.DateTime, nullable=True)
         cancelled_at = sa.Column(sa.DateTime, nullable=True)

@@ -221,10 +221,10 @@ def _locked(payment_id: int, operation: str, *, actor: str | None = None, check:
         payment = _load_locked(session, models, payment_id)
         if check:
             transitions.check(operation, payment.status)
-            pending = journal.open_operation(session, models, payment.id)
+            pending = payment.open_operation       # read with the row lock: never stale
             if pending is not None:
                 raise InvalidTransition(
-                    f"前回の「{transitions.LABELS.get(pending.operation, pending.operation)}」の結果を"
+                    f"前回の「{transitions.LABELS.get(pending, pending)}」の結果を"
                     "ヤマトに確認中のため、今は操作できません。しばらくしてから再度お試しください。",
                     current=payment.status, operation=operation)
         tx = _Tx(session, models, payment, operation, actor)
@@ -282,8 +282,7 @@ def current_payment(host_order_id: Any) -> Any | None:
 
 def operations_for(payment: Any) -> list[str]:
     """Operations the admin may start now (none while an earlier one is unsettled)."""
-    state = _state()
-    if journal.open_operation(state.db.session, state.models, payment.id) is not None:
+    if payment.open_operation is not None:
         return ["sync_status"] if transitions.allowed("sync_status", payment.status) else []
     return transitions.operations_for(payment.status)
 
@@ -383,7 +382,7 @@ def _conclude_authorization(tx: _Tx, op: Any, result: Any, exc: Exception | None
     """Apply KAARA0010's answer (or its absence) to a pending payment; returns a message."""
     p, now = tx.payment, utcnow()
     if result is not None:
-        journal.settle(op, journal.DONE, now=now)
+        journal.settle(op, journal.DONE, payment=p, now=now)
         return _apply_decision(tx, result.decision)
     if isinstance(exc, ApiConnectionError):
         tx.failed(exc, Api.AUTHORIZE)
@@ -393,7 +392,7 @@ def _conclude_authorization(tx: _Tx, op: Any, result: Any, exc: Exception | None
             op.state, op.next_attempt_at = journal.UNKNOWN, now + AUTHORIZE_GRACE
             return MSG_PENDING
         if p.kind == PaymentKind.SMARTPHONE.value:   # the customer is here: let them retry now
-            journal.settle(op, journal.FAILED, now=now)
+            journal.settle(op, journal.FAILED, payment=p, now=now)
             p.status = S.DECLINED.value
             tx.emit("payment_declined", message=MSG_UNAVAILABLE)
             return MSG_UNAVAILABLE
@@ -406,7 +405,7 @@ def _conclude_authorization(tx: _Tx, op: Any, result: Any, exc: Exception | None
         tx.history("受付済み", detail="同じ受注番号の決済依頼がヤマトに登録済みです。結果を照会します。")
         return MSG_PENDING
     tx.failed(exc, Api.AUTHORIZE)
-    journal.settle(op, journal.FAILED, now=now, error=str(exc))
+    journal.settle(op, journal.FAILED, payment=p, now=now, error=str(exc))
     p.status = S.DECLINED.value
     message = _customer_message(exc)
     if _is_reauthorization(tx) is None:

@@ -325,14 +325,14 @@ def settle_operation(op_id: int, *, worker_id: str, now: datetime | None = None,
             if op.state in (journal.DONE, journal.FAILED) and op.resolved_at is not None:
                 state = op.state                     # the resolver settled it itself
             elif state in (journal.DONE, journal.FAILED):
-                journal.settle(op, state, now=now)
+                journal.settle(op, state, payment=tx.payment, now=now)
             elif (op.attempts or 0) + 1 >= journal.MAX_ATTEMPTS:
                 tx.error_log(f"「{tx.label}」の結果を{journal.MAX_ATTEMPTS}回確認しても確定できませんでした。"
                              "ヤマトの管理画面で確認してください。", code="unresolved")
-                journal.settle(op, journal.FAILED, now=now, error="gave up")
+                journal.settle(op, journal.FAILED, payment=tx.payment, now=now, error="gave up")
                 state = journal.FAILED
             else:
-                journal.settle(op, state, now=now)
+                journal.settle(op, state, payment=tx.payment, now=now)
         return state
     except Exception:
         session.rollback()
@@ -401,12 +401,9 @@ def sweep(*, now: datetime | None = None, worker_id: str | None = None,
             report.errors += 1
 
     # 4. Status sync of open payments (throttled), drift detection (M25).
-    Op = models.Operation
-    busy = sa.select(Op.payment_id).where(Op.state.in_(journal.OPEN_STATES))
     stale = _ids(sa.select(P.id).where(
-        P.status.in_((S.AUTHORIZED.value, S.CAPTURED.value)),
-        sa.or_(P.synced_at.is_(None), P.synced_at < now - sync_interval),
-        P.id.not_in(busy)).order_by(P.synced_at.is_not(None), P.synced_at, P.id).limit(sync_batch))
+        P.status.in_((S.AUTHORIZED.value, S.CAPTURED.value)), P.open_operation.is_(None),
+        sa.or_(P.synced_at.is_(None), P.synced_at < now - sync_interval)).order_by(P.synced_at.is_not(None), P.synced_at, P.id).limit(sync_batch))
     before = {pid: session.get(P, pid).drift for pid in stale}
     synced = _each(stale, service.sync_status, report)
     report.synced = len(synced)
