@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app, session
 from wtforms import (DateField, EmailField, Form, HiddenField, IntegerField, PasswordField,
@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - WTForms 3.1/3.2
     SelectChoice = None
 
 REQUIRED = "必須項目です。"
+JST = timezone(timedelta(hours=9), "JST")
 
 
 def choice(value: str, label: str):
@@ -127,7 +128,7 @@ class CustomerForm(ShopForm):
     def validate_desired_date(self, field) -> None:
         if field.data is None:
             return
-        today = date.today()
+        today = datetime.now(JST).date()       # the shop's calendar, whatever the server's zone
         first = today + timedelta(days=DESIRED_DATE_MIN_DAYS)
         last = today + timedelta(days=DESIRED_DATE_MAX_DAYS)
         if not first <= field.data <= last:

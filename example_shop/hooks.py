@@ -5,7 +5,7 @@ extension works inside, it only describes the shop's orders in flask_kuroneko's 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 from flask import redirect, request, session, url_for
 
@@ -13,7 +13,9 @@ from flask_kuroneko import Address, Adjustment, OrderData, OrderLine
 
 from .catalog import DELIVERY_BY_ID, DELIVERY_METHODS, STATUS_NEW, STATUS_SHIPPED
 from .extensions import db, kuroneko
-from .models import Order, OrderItem
+from .models import Order, OrderItem, utcnow
+
+JST = timezone(timedelta(hours=9), "JST")
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ def describe(order: Order) -> OrderData:
         adjustments.append(Adjustment(FEE_LINE_NAME, order.payment_fee))
     return OrderData(
         order_id=str(order.id) if order.id is not None else "preview",
-        placed_at=order.placed_at or datetime.now(),
+        # Stored as naive UTC; told to the extension with its zone (naive would mean JST).
+        placed_at=(order.placed_at or utcnow()).replace(tzinfo=timezone.utc),
         billing=billing,
         email=order.email or None,
         lines=[OrderLine(i.name, i.quantity, i.unit_price, i.kind) for i in order.items],
@@ -73,12 +76,20 @@ def snapshot_of(order: Order) -> dict:
 
 
 def restore(snapshot: dict, placed_at: datetime) -> Order:
-    """Recreate an order from a 決済直前ログ snapshot (the extension commits)."""
-    fields = {name: snapshot[name] for name in _SNAPSHOT_FIELDS if name in snapshot}
-    desired = snapshot.get("desired_date")
+    """Recreate an order from a 決済直前ログ snapshot (the extension commits).
+
+    ``snapshot`` is the logged OrderData as JSON; the shop's own copy of the order (see
+    :func:`snapshot_of`) is under its ``"snapshot"`` key. A bare copy is accepted too.
+    """
+    extras = snapshot.get("snapshot")
+    data = extras if isinstance(extras, dict) else snapshot
+    fields = {name: data[name] for name in _SNAPSHOT_FIELDS if name in data}
+    desired = data.get("desired_date")
+    if placed_at.tzinfo is not None:      # naive = UTC, as in the kuroneko_* tables (log date)
+        placed_at = placed_at.astimezone(timezone.utc).replace(tzinfo=None)
     order = Order(**fields, placed_at=placed_at, status=STATUS_NEW, checkout_done=True,
                   desired_date=date.fromisoformat(desired) if desired else None)
-    for item in snapshot.get("items", []):
+    for item in data.get("items", []):
         order.items.append(OrderItem(**item))
     db.session.add(order)
     db.session.flush()
@@ -122,3 +133,12 @@ register(kuroneko)
 def delivery_fee(method_id: str) -> int:
     method = DELIVERY_BY_ID.get(method_id)
     return method.fee if method else 0
+
+
+def to_jst(moment: datetime | None) -> datetime | None:
+    """Jinja filter ``jst``: the shop stores naive UTC and shows Japan time."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(JST)

@@ -428,3 +428,48 @@ def test_concurrent_double_click_shows_the_same_order(driver, shop, simulator):
     assert results["second"].location == results["first"].location
     assert len(orders(shop)) == 1 and len(payments(shop)) == 1
     assert len(simulator.transactions()) == 1
+
+
+# ------------------------------------------------------------------ order data sent to Yamato
+
+
+def test_desired_date_gift_address_and_ship_date(driver, shop, simulator):
+    from datetime import date, datetime, timedelta, timezone
+    today = datetime.now(timezone(timedelta(hours=9))).date()
+    desired = today + timedelta(days=5)
+    response = driver.buy("invoice", desired_date=desired.isoformat(), destination="other",
+                          ship_name="鈴木 一郎", ship_postal_code="530-0001",
+                          ship_prefecture="大阪府", ship_address1="大阪市北区梅田3-1-1",
+                          ship_phone="06-1234-5678")
+    follow(driver, response)
+    [payment] = payments(shop)
+    assert payment.ship_date == desired                     # M6: the desired date wins
+    tx = simulator.transaction(SANDBOX_MERCHANT, payment.order_no)
+    assert tx["sendDiv"] == 1                               # goods to another address
+    assert tx["request"]["sendName"].startswith("鈴木")
+
+
+def test_desired_date_outside_the_window_is_refused(driver):
+    driver.add_to_cart(MUG)
+    response = driver.enter_customer(desired_date="2000-01-01")
+    assert response.status_code == 200 and "お届け希望日は" in text(response)
+
+
+def test_order_restored_from_the_pre_payment_log(driver, shop):
+    """M23: the snapshot the extension logged before KAARA0010 recreates the shop order."""
+    from example_shop.extensions import db, kuroneko
+    from example_shop.models import Order
+    from flask_kuroneko import current_state
+    follow(driver, driver.buy("invoice", product_id=TOWEL, quantity=2))
+    [original] = orders(shop)
+    with shop.app_context():
+        log = db.session.scalars(db.select(kuroneko.models.PrepaymentLog)).one()
+        restored = current_state().restore_order(log.snapshot, log.created_at)
+        db.session.commit()
+        restored = db.session.get(Order, restored.id)
+        assert restored.id != original.id
+        assert (restored.name, restored.total, restored.payment_fee) == \
+            (original.name, original.total, original.payment_fee)
+        assert [(i.name, i.quantity, i.unit_price) for i in restored.items] == \
+            [(i.name, i.quantity, i.unit_price) for i in original.items]
+        assert abs((restored.placed_at - original.placed_at).total_seconds()) < 60
