@@ -138,8 +138,12 @@ class CustomerForm(ShopForm):
 
 class PaymentChoiceForm(ShopForm):
     """Step 2: お支払方法. Choices are filled per request from the active methods."""
-    payment_method = RadioField("お支払方法", choices=[],
+    payment_method = RadioField("お支払方法", choices=[], validate_choice=False,
                                 validators=[InputRequired("お支払方法を選択してください。")])
+
+    def validate_payment_method(self, field) -> None:
+        if field.data not in choice_values(field):
+            raise ValidationError("お支払方法を選択し直してください。")
 
 
 class PlaceOrderForm(ShopForm):

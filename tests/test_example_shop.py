@@ -473,3 +473,125 @@ def test_order_restored_from_the_pre_payment_log(driver, shop):
         assert [(i.name, i.quantity, i.unit_price) for i in restored.items] == \
             [(i.name, i.quantity, i.unit_price) for i in original.items]
         assert abs((restored.placed_at - original.placed_at).total_seconds()) < 60
+
+
+def test_tampered_payment_choice_is_refused_in_japanese(driver, shop):
+    driver.add_to_cart(MUG)
+    driver.enter_customer()
+    response = driver.choose_payment("kuroneko:999")
+    assert response.status_code == 200 and "お支払方法を選択し直してください。" in text(response)
+    assert orders(shop) == []
+
+
+@pytest.mark.parametrize("shop_config", [{"KURONEKO_CONVERSION_ON_REVIEW": True}])
+def test_conversion_tag_under_review_when_the_merchant_allows_it(driver, shop, shop_config):
+    response = driver.buy("invoice", phone="03-1234-9993")
+    assert "conversion.gif" in text(driver.get(response.location))
+    assert "conversion.gif" not in text(driver.get(response.location))
+
+
+# ------------------------------------------------------------------ sandbox mount, mail, CLI
+
+
+def test_sandbox_pages_mounted_for_the_demo(database_url, simulator):
+    """In sandbox mode the shop serves the simulator's pages under /_sandbox, so a demo user
+    can read the SMS code the simulated phone received."""
+    from example_shop import create_app, db
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": database_url,
+                      "SHOP_SIMULATOR": simulator})
+    try:
+        driver = ShopDriver(app.test_client())
+        assert "/_sandbox/_sim/ui#sms-outbox" in text(driver.get("/"))
+        driver.buy("smartphone", extra={"sms_phone": "090-1234-5678"})
+        with app.app_context():
+            from example_shop.extensions import kuroneko
+            order_no = db.session.scalars(db.select(kuroneko.models.Payment)).one().order_no
+        page = text(driver.get("/_sandbox/_sim/ui"))
+        assert order_no in page and simulator.sms_code(SANDBOX_MERCHANT, order_no) in page
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+class _SmtpSink:
+    """A minimal SMTP server on 127.0.0.1 that keeps the messages it receives."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+        sink = self
+        self.messages: list[str] = []
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 sink\r\n")
+                while line := self.rfile.readline():
+                    verb = line.split(b" ")[0].strip().upper()
+                    if verb == b"DATA":
+                        self.wfile.write(b"354 go\r\n")
+                        body = []
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            body.append(chunk)
+                        sink.messages.append(b"".join(body).decode("utf-8", "replace"))
+                        self.wfile.write(b"250 ok\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = _SmtpSink()
+    yield sink
+    sink.close()
+
+
+def test_mail_sent_by_smtp_when_configured(database_url, simulator, smtp_sink):
+    from example_shop import create_app, db
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": database_url,
+                      "SHOP_SIMULATOR": simulator, "SHOP_SANDBOX_MOUNT": None,
+                      "SHOP_SMTP_HOST": "127.0.0.1", "SHOP_SMTP_PORT": smtp_sink.port})
+    try:
+        driver = ShopDriver(app.test_client())
+        follow(driver, driver.buy("invoice"))
+        [mail] = mails(app)
+        assert mail.delivery == "smtp"
+        [raw] = smtp_sink.messages
+        assert "To: taro@example.com" in raw
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("shop_config", [{"SHOP_SMTP_HOST": "127.0.0.1", "SHOP_SMTP_PORT": 9}])
+def test_smtp_failure_never_breaks_the_checkout(driver, shop, shop_config):
+    page = text(follow(driver, driver.buy("invoice")))
+    assert "ご注文ありがとうございました" in page
+    [mail] = mails(shop)
+    assert mail.delivery == "smtp-failed"                   # kept in the outbox for the admin
+
+
+def test_cli_commands(shop):
+    runner = shop.test_cli_runner()
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0 and "demo data already present" in result.output
+    driver = ShopDriver(shop.test_client())
+    follow(driver, driver.buy("bank"))
+    result = runner.invoke(args=["outbox"])
+    assert result.exit_code == 0 and "ご注文ありがとうございます" in result.output
