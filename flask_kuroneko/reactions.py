@@ -7,8 +7,9 @@ anything else is logged here and reported with ``payment_error``. The host's sav
 either way — as in the manual, an order saved as 発送済み without a tracking number simply stays
 「与信」, with the reason in ``Payment.capture_note``.
 
-The service commits ``db.session``: hosts send these signals after flushing (or committing)
-their own change.
+Hosts send these signals after flushing (or committing) their own change; the reaction first
+commits ``db.session`` (so the host's save is durable before Yamato is called), then the
+service commits each payment change on its own.
 """
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def _report(payment: Any, operation: str, exc: Exception) -> None:
     state = service._state()
     session = state.db.session
     try:
-        session.rollback()
+        if not session.is_active:      # a failed flush: nothing of this transaction can stay
+            session.rollback()
         message = f"「{operation}」の自動処理でエラーが発生しました（{type(exc).__name__}）。"
         history.log_error(session, state.models, message=message,
                           order_no=getattr(payment, "order_no", None),
@@ -75,6 +77,9 @@ def _ship(app: Flask, data: Any, payment: Any) -> None:
 
 def _payment_and_data(app: Flask, order: Any) -> tuple[Any, Any]:
     state = service._state()
+    # The host's change is made durable first: whatever happens to the payment afterwards
+    # (a refusal, an unexpected error and its rollback) cannot take the host's save away.
+    state.db.session.commit()
     data = state.describe(order)
     return service.current_payment(data.order_id), data
 

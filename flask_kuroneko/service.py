@@ -36,7 +36,8 @@ from .codes import CreditDecision, Operation as Api, ProcessDiv, ReissueReason, 
 from .codes import TransactionStatus as TS
 from .datatypes import ShipmentRequest
 from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureRefused,
-                     InvalidTransition, OperationPending, PaymentNotFound, ValidationError)
+                     InvalidTransition, KuronekoError, OperationPending, PaymentNotFound,
+                     ValidationError)
 from .models import PaymentKind, PaymentStatus as S, utcnow
 
 logger = logging.getLogger(__name__)
@@ -231,6 +232,11 @@ def _locked(payment_id: int, operation: str, *, actor: str | None = None, check:
         try:
             yield tx
             session.commit()
+        except KuronekoError:
+            # Refusals are raised before anything is written: keep the caller's own pending
+            # work (a host mid-save), only forget unflushed changes to the payment.
+            session.expire(payment)
+            raise
         except BaseException:
             session.rollback()
             raise
