@@ -996,7 +996,8 @@ def sync_status(payment_id: int) -> Any:
     return tx.payment
 
 
-def sweep(*, now: Any = None, worker_id: str | None = None) -> Any:
-    """Background work (SMS expiry, 審査中, unknown outcomes, retries, status sync): see sweep.py."""
+def sweep(*, now: Any = None, worker_id: str | None = None, **options: Any) -> Any:
+    """Background work (SMS expiry, 審査中, unknown outcomes, retries, status sync): see sweep.py
+    (``options``: sync_interval, sync_batch)."""
     from . import sweep as sweeper
-    return sweeper.sweep(now=now, worker_id=worker_id)
+    return sweeper.sweep(now=now, worker_id=worker_id, **options)
