@@ -12,7 +12,6 @@ from flask import (Blueprint, abort, current_app, flash, get_flashed_messages,
                    has_request_context, redirect,
                    render_template, request, session, url_for)
 from sqlalchemy.exc import IntegrityError
-from werkzeug.datastructures import MultiDict
 
 from flask_kuroneko import KuronekoError
 from flask_kuroneko.checkout import ssl_required
@@ -133,7 +132,7 @@ def checkout():
     else:
         saved = dict(state.get("customer", {}))
         saved.pop("desired_date", None)
-        form = CustomerForm(MultiDict(), data=saved or None)
+        form = CustomerForm(data=saved or None)
     return render_template("shop/checkout.html", form=form, step=1)
 
 
@@ -205,8 +204,11 @@ def confirm():
         return redirect(url_for(".checkout"))
     if "payment" not in state:
         return redirect(url_for(".payment"))
-    if not state.get("token"):
+    fingerprint = _cart_fingerprint()
+    if not state.get("token") or state.get("confirmed_cart") != fingerprint:
+        # What 「上記内容で注文する」 orders is exactly what this page shows.
         state["token"] = secrets.token_urlsafe(24)
+        state["confirmed_cart"] = fingerprint
         _save_state(state)
     preview = _preview(state, with_payment=True)
     form = PlaceOrderForm(checkout_token=state["token"])
@@ -233,6 +235,9 @@ def place():
     lines = cart.lines()
     if not lines or "payment" not in state:
         return redirect(url_for(".show_cart"))
+    if state.get("confirmed_cart") != _cart_fingerprint():
+        flash("カートの内容が変更されました。ご注文内容をもう一度ご確認ください。", "error")
+        return redirect(url_for(".confirm"))
 
     order = _preview(state, with_payment=True)
     method_id = order.kuroneko_method_id
@@ -312,6 +317,10 @@ def _start_kuroneko(order: Order, method_id: int, form_data):
     if outcome.kind == "redirect":
         return redirect(outcome.redirect_url)
     return redirect(url_for(".complete", order_id=order.id))
+
+
+def _cart_fingerprint() -> list:
+    return [[l.product.id, l.quantity, l.product.price] for l in cart.lines()]
 
 
 def _remember(order_id: int) -> None:

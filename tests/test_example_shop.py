@@ -595,3 +595,18 @@ def test_cli_commands(shop):
     follow(driver, driver.buy("bank"))
     result = runner.invoke(args=["outbox"])
     assert result.exit_code == 0 and "ご注文ありがとうございます" in result.output
+
+
+def test_cart_changed_in_another_tab_after_confirmation(driver, shop):
+    driver.add_to_cart(MUG)
+    driver.enter_customer()
+    driver.choose_payment("bank")
+    form = driver.confirm_form()
+    driver.add_to_cart(KETTLE)                             # another tab
+    response = driver.place(form)
+    assert response.location.endswith("/checkout/confirm") and orders(shop) == []
+    page = text(driver.get("/checkout/confirm"))
+    assert "カートの内容が変更されました" in page and "南部鉄器 急須" in page
+    follow(driver, driver.place())
+    [order] = orders(shop)
+    assert [i.name for i in order.items] == ["有田焼 マグカップ", "南部鉄器 急須"]
