@@ -15,6 +15,12 @@ Unknown outcomes are never guessed. An authorization is journaled *before* KAARA
 order, the pending payment and a claimed ``Operation`` row are committed first), so even a
 crash mid-call leaves something the sweep resolves from Yamato's own answer. A timeout on any
 other operation keeps the old status and journals the operation; ``sweep.py`` settles it.
+
+Module map (kept small): this file holds the machinery, authorization, resolution and status
+sync; ``sms_flow.py`` the スマホタイプ operations and ``aftersales.py`` capture/cancel/amount/
+reissue — both re-exported here, so callers only use ``flask_kuroneko.service``. Helpers:
+``transitions.py`` (table), ``journal.py`` (operations + claims), ``history.py`` (logs),
+``yamato_requests.py`` (OrderData → requests), ``sweep.py``, ``reactions.py``.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import threading
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import import_module
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
@@ -32,12 +39,10 @@ from werkzeug.routing import BuildError
 
 from . import history, journal, rules, transitions
 from . import yamato_requests as yreq
-from .codes import CreditDecision, Operation as Api, ProcessDiv, ReissueReason, SmsResult
+from .codes import CreditDecision, Operation as Api
 from .codes import TransactionStatus as TS
-from .datatypes import ShipmentRequest
-from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureRefused,
-                     InvalidTransition, KuronekoError, OperationPending, PaymentNotFound,
-                     ValidationError)
+from .errors import (ApiConnectionError, ApiError, AuthenticationError, InvalidTransition,
+                     KuronekoError, OperationPending, PaymentNotFound, ValidationError)
 from .models import PaymentKind, PaymentStatus as S, utcnow
 
 logger = logging.getLogger(__name__)
@@ -361,7 +366,7 @@ def _apply_decision(tx: _Tx, decision: CreditDecision, *, label: str = "決済�
         p.status, p.authorized_at = S.AUTHORIZED.value, now
         if _is_reauthorization(tx) is not None:
             new_id = p.id
-            tx.followups.append(lambda: _retire_replaced(new_id))
+            tx.followups.append(lambda: aftersales._retire_replaced(new_id))
         else:
             tx.emit("payment_authorized")
         return None
@@ -500,166 +505,6 @@ def authorize(order: Any, method_id: int, form_data: Mapping[str, Any] | None = 
     return _outcome(payment, message)
 
 
-# --------------------------------------------------------------------------- スマホタイプ
-
-
-def _sms_chain(session: Any, models: Any, payment: Any) -> list[Any]:
-    """This attempt and the attempts it replaced (restart_sms), newest first."""
-    chain = [payment]
-    while chain[-1].replaces_id and len(chain) < 20:
-        previous = session.get(models.Payment, chain[-1].replaces_id)
-        if previous is None or previous.kind != PaymentKind.SMARTPHONE.value:
-            break
-        chain.append(previous)
-    return chain
-
-
-def sms_window_over(payment: Any, now: Any = None) -> bool:
-    """True when the order's SMS window (KURONEKO_SMS_WINDOW_MINUTES, from the first SMS) ended."""
-    state = _state()
-    now = now or utcnow()
-    sent = [p.sms_sent_at for p in _sms_chain(state.db.session, state.models, payment) if p.sms_sent_at]
-    if not sent:
-        return False
-    minutes = int(current_app.config.get("KURONEKO_SMS_WINDOW_MINUTES", 30))
-    return now >= min(sent) + timedelta(minutes=minutes)
-
-
-def _decline_sms(tx: _Tx, message: str, detail: str) -> None:
-    """決済不可 for an SMS attempt; cancel at Yamato only when Yamato approved it meanwhile."""
-    p = tx.payment
-    client = _state().client()
-    unknown, yamato = False, None
-    try:
-        yamato = client.get_status(p.order_no).status
-    except ApiConnectionError:
-        unknown = True
-    except ApiError as exc:      # kaast008E: Yamato has nothing to cancel
-        logger.info("kuroneko: KAAST0010 for abandoned %s: %s", p.order_no, exc.code)
-    if unknown:                  # let the sweep ask again and cancel if Yamato holds it
-        journal.add(tx.session, tx.models, p, "cancel", journal.UNKNOWN, {"keep_status": True},
-                    error="status unknown while declining the SMS attempt")
-    elif yamato is not None and yamato not in NOT_HELD:
-        tx.call(Api.CANCEL, client.cancel, p.order_no, params={"keep_status": True},
-                name="cancel", raise_after=False)
-    p.status = S.DECLINED.value
-    tx.history("決済不可", detail=detail)
-    tx.emit("payment_declined", message=message)
-
-
-#: Yamato statuses in which Yamato holds no approved transaction to cancel.
-NOT_HELD = (TS.UNDER_REVIEW, TS.VOIDED, TS.NOT_AVAILABLE, TS.CANCELLED)
-
-
-def verify_sms(payment_id: int, code: str, *, actor: str = "customer") -> SmsOutcome:
-    """Check the customer's 4-digit code (KAASA0020)."""
-    from .normalize import normalize_sms_code
-    with _locked(payment_id, "verify_sms", actor=actor) as tx:
-        p = tx.payment
-        if sms_window_over(p):
-            _decline_sms(tx, MSG_SMS_TIMEOUT, "SMS認証の有効時間切れ")
-            return SmsOutcome("declined", p, message=MSG_SMS_TIMEOUT)
-        if p.yamato_status == int(TS.VOIDED):
-            return SmsOutcome("expired", p, message=MSG_SMS_EXPIRED)
-        try:
-            code = normalize_sms_code(code)
-        except ValidationError:
-            return SmsOutcome("retry", p, attempts_left=SMS_MAX_ATTEMPTS - p.sms_attempts,
-                              message=MSG_SMS_FORMAT)
-        client = _state().client()
-        try:
-            res = client.verify_sms(p.order_no, code)
-        except ApiConnectionError as exc:
-            tx.failed(exc, Api.VERIFY_SMS)
-            if exc.may_have_reached:     # the code may have been accepted: ask Yamato later
-                journal.add(tx.session, tx.models, p, "verify_sms", journal.UNKNOWN, {},
-                            error=str(exc))
-                return SmsOutcome("pending", p, message=MSG_PENDING)
-            return SmsOutcome("retry", p, attempts_left=SMS_MAX_ATTEMPTS - (p.sms_attempts or 0),
-                              message="通信エラーが発生しました。もう一度認証コードを入力してください。")
-        except (ApiError, ValidationError) as exc:      # kaasa021E (attempts exceeded) …
-            tx.failed(exc, Api.VERIFY_SMS)
-            _decline_sms(tx, MSG_SMS_FAILED, "SMS認証エラー")
-            return SmsOutcome("declined", p, message=MSG_SMS_FAILED)
-        tx.history(res.result.label)
-        if res.result == SmsResult.OK:
-            p.status, p.authorized_at = S.AUTHORIZED.value, utcnow()
-            tx.emit("payment_authorized")
-            return SmsOutcome("authorized", p)
-        if res.result == SmsResult.MISMATCH:
-            p.sms_attempts = (p.sms_attempts or 0) + 1
-            left = max(SMS_MAX_ATTEMPTS - p.sms_attempts, 0)
-            return SmsOutcome("retry", p, attempts_left=left, message=MSG_SMS_WRONG)
-        if res.result == SmsResult.EXPIRED:
-            p.yamato_status = int(TS.VOIDED)   # Yamato voided this attempt; restart_sms may follow
-            return SmsOutcome("expired", p, message=MSG_SMS_EXPIRED)
-        if res.result == SmsResult.NOT_AWAITING:     # e.g. already authenticated: ask Yamato
-            try:
-                yamato = client.get_status(p.order_no).status
-            except ApiError:
-                yamato = None
-            if yamato == TS.APPROVED:
-                p.status, p.authorized_at = S.AUTHORIZED.value, utcnow()
-                tx.emit("payment_authorized")
-                return SmsOutcome("authorized", p)
-            if yamato == TS.VOIDED:
-                p.yamato_status = int(TS.VOIDED)
-                return SmsOutcome("expired", p, message=MSG_SMS_EXPIRED)
-        message = MSG_SMS_NOT_DELIVERED if res.result == SmsResult.SMS_NOT_DELIVERED else MSG_SMS_FAILED
-        _decline_sms(tx, message, res.result.label)
-        return SmsOutcome("declined", p, message=message)
-
-
-def restart_sms(payment_id: int) -> Any:
-    """A new SMS: a new attempt row (new orderNo = new リンクキー); the old attempt is voided."""
-    state = _state()
-    with _locked(payment_id, "restart_sms", actor="customer") as tx:
-        old = tx.payment
-        if sms_window_over(old):
-            _decline_sms(tx, MSG_SMS_TIMEOUT, "SMS認証の有効時間切れ")
-            timed_out = True
-        else:
-            timed_out = False
-            if len(_sms_chain(tx.session, tx.models, old)) > SMS_MAX_RESTARTS:
-                raise InvalidTransition(f"認証コードの再送信は{SMS_MAX_RESTARTS}回までです。",
-                                        current=old.status, operation="restart_sms")
-            order = state.load_order(old.host_order_id)
-            if order is None:
-                raise PaymentNotFound(f"受注（{old.host_order_id}）が見つかりません。")
-            order_data = state.describe(order)
-            old.status = S.DECLINED.value          # superseded: no payment_declined signal
-            tx.history("再送信", detail="新しい受注番号で認証コードを再送信します。")
-    if timed_out:
-        return old
-    new, _message = _start_attempt(order_data, method_id=old.method_id, kind=old.kind,
-                                   sms_phone=old.sms_phone, replaces=old, actor="customer")
-    return new
-
-
-def abandon_sms(payment_id: int, *, reason: str = "back") -> Any:
-    """「戻る」 or the 30-minute window passed → 決済不可 (cancel at Yamato when needed)."""
-    message = MSG_SMS_TIMEOUT if reason == "timeout" else MSG_SMS_BACK
-    actor = "sweep" if reason == "timeout" else "customer"
-    with _locked(payment_id, "abandon_sms", actor=actor) as tx:
-        _decline_sms(tx, message, "有効時間切れ" if reason == "timeout" else "戻る")
-    return tx.payment
-
-
-def handle_sms_push(form: Mapping[str, str]) -> Any | None:
-    """Yamato's SMS result push: never trusted as such, it only triggers ``resolve``."""
-    order_no = (form.get("juchuNo") or "").strip()
-    payment = payment_by_order_no(order_no) if order_no else None
-    if payment is None:
-        logger.warning("kuroneko: SMS push for unknown order_no %r ignored", order_no)
-        return None
-    if (form.get("ycfStrNo") or "").strip() != _state().client().merchant_code:
-        logger.warning("kuroneko: SMS push for another merchant ignored (%s)", order_no)
-        return None
-    if not transitions.allowed("resolve", payment.status):
-        return payment
-    return resolve(payment.id)
-
-
 # --------------------------------------------------------------------------- resolution
 
 
@@ -693,241 +538,12 @@ def resolve(payment_id: int) -> Any:
             p.status, p.authorized_at = S.AUTHORIZED.value, utcnow()
             tx.history("判定OK", label="SMS認証")
             tx.emit("payment_authorized")
-        elif status in (TS.VOIDED, TS.NOT_AVAILABLE) and not sms_window_over(p):
+        elif status in (TS.VOIDED, TS.NOT_AVAILABLE) and not sms_flow.sms_window_over(p):
             pass   # code expired at Yamato: the customer may still ask for a new SMS
         elif status in (TS.VOIDED, TS.NOT_AVAILABLE, TS.CANCELLED):
             p.status = S.DECLINED.value
             tx.history("決済不可", label="SMS認証", detail=status.label)
             tx.emit("payment_declined", message=MSG_SMS_FAILED)
-    return tx.payment
-
-
-# --------------------------------------------------------------------------- shipment (売上確定)
-
-
-def _is_yamato(carrier: str | None) -> bool:
-    return (carrier or "").strip() in YAMATO_CARRIERS
-
-
-def capture_plan(settings: Any, *, delivery_method_id: str | None, carrier: str | None,
-                 tracking_no: str | None, order_no: str) -> tuple[ProcessDiv, str]:
-    """How to register the shipment (M16/M18), or CaptureRefused with the reason."""
-    tracking_no = (tracking_no or "").strip() or None
-    if _is_yamato(carrier):
-        if delivery_method_id is not None and not settings.is_yamato_delivery(delivery_method_id):
-            raise CaptureRefused("配送方法が「クロネコヤマト配送」に設定されていないため、売上確定できません"
-                                 "（設定の「クロネコヤマト配送」で配送方法を選んでください）。")
-        if tracking_no is None:
-            raise CaptureRefused("送り状番号が入力されていないため、売上確定できません"
-                                 "（クロネコヤマト配送は送り状番号が必要です）。")
-        return ProcessDiv.NEW, tracking_no
-    if not (carrier or "").strip():
-        raise CaptureRefused("配送会社名が入力されていないため、売上確定できません。")
-    if not settings.other_carrier_enabled:
-        raise CaptureRefused("「他社配送オプション」を利用しない設定のため、クロネコヤマト以外の配送では"
-                             "売上確定できません。")
-    return ProcessDiv.OTHER_CARRIER, tracking_no or order_no
-
-
-def _host_order_data(payment: Any, *, required: bool) -> Any | None:
-    state = _state()
-    order = state.load_order(payment.host_order_id)
-    if order is None:
-        if required:
-            raise PaymentNotFound(f"受注（{payment.host_order_id}）が見つかりません。")
-        return None
-    return state.describe(order)
-
-
-def mark_captured(tx: _Tx, process_div: int, slip: str, carrier: str | None) -> None:
-    p = tx.payment
-    p.status, p.captured_at, p.capture_note = S.CAPTURED.value, utcnow(), None
-    p.process_div, p.tracking_no, p.carrier = int(process_div), slip.replace("-", ""), carrier
-    tx.history("OK", label="売上確定", amount=p.amount, detail=f"送り状番号 {p.tracking_no}")
-    tx.emit("sales_confirmed")
-
-
-def capture(payment_id: int, *, carrier: str | None, tracking_no: str | None,
-            actor: str | None = None) -> Any:
-    """売上確定: register the shipment (Yamato slip pd 0, other carrier pd 2)."""
-    state = _state()
-    with _locked(payment_id, "capture", actor=actor) as tx:
-        p = tx.payment
-        data = _host_order_data(p, required=False)
-        try:
-            pd, slip = capture_plan(state.settings(),
-                                    delivery_method_id=data.delivery_method_id if data else None,
-                                    carrier=carrier, tracking_no=tracking_no, order_no=p.order_no)
-        except CaptureRefused as exc:
-            p.capture_note = exc.message
-            tx.history("保留", detail=exc.message)
-            tx.error_log(exc.message, code="capture_rule", api=Api.SHIPMENT)
-            tx.emit("payment_error", operation="capture", code="capture_rule", message=exc.message)
-            tx.error = exc
-            return p
-        req = ShipmentRequest(order_no=p.order_no, process_div=pd, slip_no=slip)
-        params = {"process_div": int(pd), "slip_no": slip, "carrier": carrier}
-        if tx.call(Api.SHIPMENT, state.client().register_shipment, req, params=params) is not None:
-            mark_captured(tx, pd, slip, carrier)
-        elif isinstance(tx.error, (ApiError, ValidationError)):
-            p.capture_note = tx.error.message
-    return tx.payment
-
-
-def change_tracking(payment_id: int, tracking_no: str, *, actor: str | None = None) -> Any:
-    """送り状番号変更 after 売上確定 (pd 1; other carriers re-register with pd 2)."""
-    state = _state()
-    with _locked(payment_id, "change_tracking", actor=actor) as tx:
-        p = tx.payment
-        new = (tracking_no or "").strip().replace("-", "")
-        if not new or new == p.tracking_no:
-            raise InvalidTransition("新しい送り状番号を入力してください（現在の番号と同じです）。",
-                                    current=p.status, operation="change_tracking")
-        if p.process_div == int(ProcessDiv.OTHER_CARRIER):
-            req = ShipmentRequest(order_no=p.order_no, process_div=ProcessDiv.OTHER_CARRIER,
-                                  slip_no=new)
-        else:
-            req = ShipmentRequest(order_no=p.order_no, process_div=ProcessDiv.CHANGE, slip_no=new,
-                                  before_slip_no=p.tracking_no)
-        params = {"process_div": int(req.process_div), "slip_no": new,
-                  "before_slip_no": req.before_slip_no}
-        if tx.call(Api.SHIPMENT, state.client().register_shipment, req, params=params) is not None:
-            old, p.tracking_no = p.tracking_no, new
-            tx.history("OK", detail=f"送り状番号 {old} → {new}")
-    return tx.payment
-
-
-def mark_shipment_cancelled(tx: _Tx) -> None:
-    p = tx.payment
-    p.status, p.captured_at = S.AUTHORIZED.value, None
-    p.tracking_no = p.process_div = None
-    tx.history("OK", label="出荷取消")
-
-
-def cancel_shipment(payment_id: int, *, actor: str | None = None) -> Any:
-    """出荷取消 (pd 9): back to 与信."""
-    state = _state()
-    with _locked(payment_id, "cancel_shipment", actor=actor) as tx:
-        p = tx.payment
-        req = ShipmentRequest(order_no=p.order_no, process_div=ProcessDiv.CANCEL)
-        if tx.call(Api.SHIPMENT, state.client().register_shipment, req, params={}) is not None:
-            mark_shipment_cancelled(tx)
-    return tx.payment
-
-
-# --------------------------------------------------------------------------- cancel / amount
-
-
-def mark_cancelled(tx: _Tx, *, replaced_by: Any = None) -> None:
-    p = tx.payment
-    p.status, p.cancelled_at = S.CANCELLED.value, utcnow()
-    if replaced_by is not None:
-        tx.history("OK", label="取消", amount=p.amount,
-                   detail=f"増額の再与信（決済ID {replaced_by.order_no}）に置き換え")
-    else:
-        tx.history("OK", label="取消", amount=p.amount)
-        tx.emit("payment_cancelled")
-
-
-def _cancel(payment_id: int, *, actor: str | None, replaced_by: Any = None) -> Any:
-    state = _state()
-    with _locked(payment_id, "cancel", actor=actor) as tx:
-        params = {"replaced_by": replaced_by.id} if replaced_by is not None else {}
-        if tx.call(Api.CANCEL, state.client().cancel, tx.payment.order_no,
-                   params=params) is not None:
-            mark_cancelled(tx, replaced_by=replaced_by)
-    return tx.payment
-
-
-def cancel(payment_id: int, *, actor: str | None = None) -> Any:
-    """取消 (KAACL0010) from 与信 or 売上確定."""
-    return _cancel(payment_id, actor=actor)
-
-
-def _retire_replaced(new_id: int) -> None:
-    """A re-authorization (amount increase) was approved: cancel the old payment, carry the
-    shipment over, announce the new amount. Failures are logged; the sweep retries cancels."""
-    session, models = _state().db.session, _state().models
-    new = get_payment(new_id)
-    old = session.get(models.Payment, new.replaces_id)
-    if old is None or old.status not in (S.AUTHORIZED.value, S.CAPTURED.value):
-        return
-    old_amount, was_captured = old.amount, old.status == S.CAPTURED.value
-    carrier, slip = old.carrier, old.tracking_no
-    try:
-        _cancel(old.id, actor="system", replaced_by=new)
-    except (ApiError, ValidationError, OperationPending, InvalidTransition) as exc:
-        logger.warning("kuroneko: replaced payment %s not cancelled yet: %s", old.order_no, exc)
-    if was_captured:
-        try:
-            capture(new.id, carrier=carrier, tracking_no=slip, actor="system")
-        except (ApiError, ValidationError, OperationPending, CaptureRefused) as exc:
-            logger.warning("kuroneko: shipment not carried over to %s: %s", new.order_no, exc)
-    _send("payment_amount_changed", get_payment(new_id), old_amount=old_amount,
-          new_amount=new.amount)
-
-
-def change_amount(payment_id: int, *, actor: str | None = None) -> Any:
-    """利用額変更 from the host's current OrderData (KAAKK0010). When Yamato refuses an increase
-    (kaakk050E) the order is re-authorized under a new orderNo; if that is declined, the old
-    payment is kept untouched and ApiError is raised."""
-    state = _state()
-    reauthorize = None
-    with _locked(payment_id, "change_amount", actor=actor) as tx:
-        p = tx.payment
-        data = _host_order_data(p, required=True)
-        if data.total == p.amount:
-            raise InvalidTransition("ご注文金額と利用金額が同じため、利用額変更は不要です。",
-                                    current=p.status, operation="change_amount")
-        old_amount = p.amount
-        req = yreq.amount_change_request(data, order_no=p.order_no)
-        params = {"total": data.total}
-        try:
-            ok = tx.call(Api.CHANGE_AMOUNT, state.client().change_amount, req, params=params,
-                         passthrough=("kaakk050E",))
-        except ApiError as exc:
-            tx.history(exc.code, detail=exc.message)
-            if p.kind == PaymentKind.SMARTPHONE.value or data.total <= p.amount:
-                tx.failed(exc, Api.CHANGE_AMOUNT)
-                tx.error = exc
-            else:
-                tx.history("再与信", detail=f"増額（{old_amount:,}円 → {data.total:,}円）を新しい受注番号で再与信します。")
-                reauthorize = data
-            ok = None
-        if ok is not None:
-            p.amount = data.total
-            tx.history("OK", amount=data.total, detail=f"{old_amount:,}円 → {data.total:,}円")
-            tx.emit("payment_amount_changed", old_amount=old_amount, new_amount=data.total)
-    if reauthorize is None:
-        return tx.payment
-    old = get_payment(payment_id)
-    new, message = _start_attempt(reauthorize, method_id=old.method_id, kind=old.kind,
-                                  sms_phone=None, replaces=old, actor=actor)
-    if new.status in (S.AUTHORIZED.value, S.CAPTURED.value):
-        return new
-    if new.status == S.DECLINED.value:
-        raise ApiError(f"増額のための再与信が承認されませんでした（{message or ''}）。利用額は変更されていません。",
-                       operation=Api.AUTHORIZE.value, code="kaakk050E", order_no=old.order_no)
-    raise OperationPending("増額のための再与信の結果を確認中です。承認されると元の決済は自動で取り消されます。",
-                           state=journal.UNKNOWN, operation="change_amount")
-
-
-def reissue_invoice(payment_id: int, reason: ReissueReason | int, reason_text: str | None = None,
-                    *, actor: str | None = None) -> Any:
-    """請求書再発行 (KAARR0010) with the host's current billing address and lines."""
-    state = _state()
-    with _locked(payment_id, "reissue_invoice", actor=actor) as tx:
-        p = tx.payment
-        data = _host_order_data(p, required=True)
-        if data.total != p.amount:
-            raise InvalidTransition(f"ご注文金額（{data.total:,}円）が利用金額（{p.amount:,}円）と一致しません。"
-                                    "先に利用額変更を行ってください。", current=p.status,
-                                    operation="reissue_invoice")
-        req = yreq.reissue_request(data, order_no=p.order_no, reason=reason,
-                                   reason_text=reason_text)
-        params = {"reason": int(reason), "reason_text": reason_text}
-        if tx.call(Api.REISSUE, state.client().reissue_invoice, req, params=params) is not None:
-            tx.history("OK", detail=f"不備事由: {ReissueReason(int(reason)).label}")
     return tx.payment
 
 
@@ -949,7 +565,7 @@ def reconcile(tx: _Tx, yamato: TS) -> None:
     if p.status in (S.UNDER_REVIEW.value, S.AWAITING_SMS.value, S.PENDING.value):
         if yamato == TS.APPROVED:
             _apply_decision(tx, CreditDecision.APPROVED, label="取引状況確認")
-        elif yamato == TS.NOT_AVAILABLE or (yamato == TS.VOIDED and sms_window_over(p, now)):
+        elif yamato == TS.NOT_AVAILABLE or (yamato == TS.VOIDED and sms_flow.sms_window_over(p, now)):
             _apply_decision(tx, CreditDecision.DECLINED, label="取引状況確認")
         return
     if int(yamato) in AGREEING.get(p.status, ()):
@@ -1001,3 +617,27 @@ def sweep(*, now: Any = None, worker_id: str | None = None, **options: Any) -> A
     (``options``: sync_interval, sync_batch)."""
     from . import sweep as sweeper
     return sweeper.sweep(now=now, worker_id=worker_id, **options)
+
+
+# --------------------------------------------------------------------------- split modules
+
+#: Public operations living in sibling modules (kept small), re-exported here so callers
+#: only ever use ``flask_kuroneko.service``.
+_ELSEWHERE = {
+    **dict.fromkeys(("sms_window_over", "verify_sms", "restart_sms", "abandon_sms",
+                     "handle_sms_push", "NOT_HELD"), "sms_flow"),
+    **dict.fromkeys(("capture_plan", "capture", "change_tracking", "cancel_shipment", "cancel",
+                     "change_amount", "reissue_invoice", "mark_captured",
+                     "mark_shipment_cancelled", "mark_cancelled", "_is_yamato",
+                     "_host_order_data"), "aftersales"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__package__}.{module}"), name)
+
+
+from . import aftersales, sms_flow  # noqa: E402  (siblings import this module's core first)

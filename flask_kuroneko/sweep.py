@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from . import journal, service
 from . import yamato_requests as yreq
-from .codes import CreditDecision, Operation as Api, ProcessDiv
+from .codes import Operation as Api, ProcessDiv
 from .codes import TransactionStatus as TS
 from .datatypes import ShipmentRequest
 from .errors import ApiConnectionError, ApiError, KuronekoError, ValidationError
