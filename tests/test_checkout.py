@@ -228,21 +228,48 @@ def test_push_receiver_closed_without_a_secret(driver, shop):
     assert response.status_code == 404
 
 
+def test_lost_answer_to_the_code_is_settled_by_asking_yamato(driver, shop, simulator):
+    sms_url = start_sms(driver)
+    payment = latest(shop)
+    simulator.inject_fault("drop", operation="KAASA0020")     # Yamato accepts, answer lost
+    response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
+    assert response.status_code == 302 and "/checkout/complete/" in response.location
+    assert latest(shop).status == "authorized"
+    assert len(simulator.transactions()) == 1
+
+
 @pytest.mark.parametrize("shop_config", [{"KURONEKO_NOTIFY_SECRET": "push-secret-123"}])
 def test_push_settles_a_code_whose_answer_was_lost(driver, shop, simulator, shop_config):
     sms_url = start_sms(driver)
     payment = latest(shop)
     simulator.inject_fault("drop", operation="KAASA0020")     # Yamato accepts, answer lost
+    for op in ("KAAST0010", "KAARS0010"):                     # ...and cannot be asked yet
+        simulator.inject_fault("refuse", operation=op, times=None)
     response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
-    assert response.status_code == 302                          # pending: "processing"
+    assert response.status_code == 200 and "通信エラーのため認証結果を確認できませんでした" in text(response)
     assert latest(shop).status == "awaiting_sms"
     assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 1
+    simulator.clear_faults()
     response = shop.test_client().post("/kuroneko/notify/push-secret-123", data={
         "ycfStrNo": SANDBOX_MERCHANT, "juchuNo": payment.order_no, "keitaiNo": "09012345678",
         "giftKb": "3", "snsKk": "0", "smsNinKk": "0", "smsYuuKk": ""})
     assert response.status_code == 200
     assert latest(shop).status == "authorized"
     assert [m.kind for m in mails(shop)] == ["confirmation"]
+    assert "/checkout/complete/" in driver.get(sms_url).location
+
+
+def test_code_entered_again_after_a_lost_answer(driver, shop, simulator):
+    sms_url = start_sms(driver)
+    payment = latest(shop)
+    simulator.inject_fault("drop", operation="KAASA0020")
+    for op in ("KAAST0010", "KAARS0010"):
+        simulator.inject_fault("refuse", operation=op, times=1)
+    driver.enter_sms_code(sms_url, code_of(simulator, payment))
+    assert latest(shop).status == "awaiting_sms"
+    response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
+    assert "/checkout/complete/" in response.location
+    assert latest(shop).status == "authorized"
 
 
 # ------------------------------------------------------------------ SSL (M14)
@@ -278,3 +305,46 @@ def test_production_behind_tls_proxy(shop, shop_config):
 
 def test_sandbox_allows_plain_http(driver):
     start_sms(driver)        # the whole flow above ran over http://localhost
+
+
+def test_new_codes_are_limited(driver, shop, simulator):
+    sms_url = start_sms(driver)
+    url = sms_url
+    for _ in range(3):
+        simulator.advance(181)
+        response = driver.post_form(url, url + "/resend", {})
+        assert response.status_code == 302
+        url = response.location
+    simulator.advance(181)
+    response = driver.post_form(url, url + "/resend", {})
+    assert response.location.endswith(url)                    # stays on the page, told why
+    assert "再送信は3回まで" in text(driver.get(url))
+    assert len(payments(shop)) == 4 and latest(shop).status == "awaiting_sms"
+    response = driver.post_form(url, url + "/back", {})
+    assert "/checkout/payment-error/" in response.location
+    assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
+
+
+def test_flask_wtf_csrf_protect_exempts_the_blueprint(database_url):
+    """A host running Flask-WTF's CSRFProtect (registered before init_app) gets our blueprint
+    exempted: our forms carry their own token and the push has its secret."""
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+    from flask_kuroneko import Kuroneko
+
+    class CsrfProtectLike:
+        def __init__(self):
+            self.exempted = []
+
+        def exempt(self, view):
+            self.exempted.append(view)
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="t", SQLALCHEMY_DATABASE_URI=database_url,
+                      KURONEKO_ENVIRONMENT="sandbox")
+    csrf = app.extensions["csrf"] = CsrfProtectLike()
+    db = SQLAlchemy(app)
+    Kuroneko().init_app(app, db)
+    assert [bp.name for bp in csrf.exempted] == ["kuroneko_checkout"]
+    assert csrf.exempted[0] is app.blueprints["kuroneko_checkout"]

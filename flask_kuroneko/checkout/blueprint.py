@@ -29,6 +29,9 @@ MSG_TIMEOUT = ("SMS認証が{minutes}分以内に完了しなかったため、�
 MSG_BACK = "SMS認証を中止したため、ご注文はキャンセルされました。別のお支払方法で再度ご注文ください。"
 MSG_DECLINED = "クロネコ代金後払いをご利用いただけませんでした。別のお支払方法をお選びください。"
 MSG_RESENT = "新しい認証番号をSMSで送信しました。届いた4桁の番号を入力してください。"
+MSG_BUSY = "前回の操作の結果を確認しています。しばらくしてから、もう一度お試しください。"
+MSG_CHECKING = ("通信エラーのため認証結果を確認できませんでした。お手数ですが、もう一度認証番号を"
+                "入力してください（二重に請求されることはありません）。")
 MSG_EXPIRED_CODE = "認証番号の有効期限が切れました。「認証番号を再送信する」を押して、新しい番号を受け取ってください。"
 
 
@@ -47,10 +50,12 @@ def create_blueprint() -> Blueprint:
 
 def _exempt_from_flask_wtf(state) -> None:
     """Our forms carry their own session CSRF token and the push receiver authenticates by
-    its secret: a host running Flask-WTF's CSRFProtect must not reject them."""
+    its secret: a host running Flask-WTF's CSRFProtect must not reject them. (Initialise
+    CSRFProtect before ``kuroneko.init_app``; otherwise call
+    ``csrf.exempt(app.blueprints["kuroneko_checkout"])`` yourself.)"""
     csrf = state.app.extensions.get("csrf")
     if csrf is not None and hasattr(csrf, "exempt"):
-        csrf.exempt(BLUEPRINT_NAME)
+        csrf.exempt(state.blueprint)
 
 
 # ------------------------------------------------------------------ helpers
@@ -100,6 +105,10 @@ def _window_over(payment) -> bool:
 def _final(payment, message: str | None = None):
     """Leave the SMS page for the host's completion or payment error page
     (KURONEKO_CHECKOUT_SUCCESS_ENDPOINT / _FAILURE_ENDPOINT, called with ``order_id``)."""
+    if payment.status == PaymentStatus.AWAITING_SMS.value:
+        # Still waiting for the code (e.g. an earlier answer is being confirmed): stay here.
+        flash(message or MSG_BUSY, FLASH_CATEGORY)
+        return redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=payment.checkout_token))
     success = payment.status in SUCCESS
     key = "CHECKOUT_SUCCESS_ENDPOINT" if success else "CHECKOUT_FAILURE_ENDPOINT"
     endpoint = config.get(key)
@@ -183,9 +192,13 @@ def sms_page(token: str):
     try:
         outcome = service.verify_sms(payment.id, form.code.data, actor="customer")
     except InvalidTransition:
-        # Another tab, the push or the sweep finished this payment meanwhile.
+        # Another tab, the push or the sweep finished this payment meanwhile, or an earlier
+        # answer is still being confirmed with Yamato.
         _state().db.session.rollback()
-        return _final(_reload(payment))
+        payment = _reload(payment)
+        if payment.status == PaymentStatus.AWAITING_SMS.value:
+            return _after_lost_answer(payment, form)
+        return _final(payment)
     payment = _reload(payment)
     if outcome.kind == "authorized":
         return _final(payment)
@@ -195,8 +208,26 @@ def sms_page(token: str):
     if outcome.kind == "expired":
         return _render(payment, form, message=outcome.message or MSG_EXPIRED_CODE, expired=True)
     if outcome.kind == "pending":
-        return _final(payment)           # unknown outcome: the host shows "processing"
+        return _after_lost_answer(payment, form)
     return _final(payment, outcome.message or MSG_DECLINED)
+
+
+def _after_lost_answer(payment, form):
+    """Yamato's answer to the code was lost: ask Yamato once (never guess). Settled → leave
+    the page; still unknown → the customer may simply enter the code again (Yamato answers
+    "not awaiting" for an accepted code and the service then reads the status)."""
+    from .. import service
+    try:
+        payment = service.resolve(payment.id)
+    except KuronekoError as exc:
+        logger.warning("resolve after a lost KAASA0020 answer failed for %s: %s",
+                       payment.order_no, exc.__class__.__name__)
+        _state().db.session.rollback()
+    payment = _reload(payment)
+    if payment.status != PaymentStatus.AWAITING_SMS.value:
+        return _final(payment)
+    form.code.data = ""
+    return _render(payment, form, message=MSG_CHECKING)
 
 
 def _reload(payment):
@@ -231,9 +262,9 @@ def resend(token: str):
         return _timeout(payment)
     try:
         new_payment = service.restart_sms(payment.id)
-    except InvalidTransition:
+    except InvalidTransition as exc:       # e.g. too many new codes, or an answer pending
         _state().db.session.rollback()
-        return _final(_reload(payment))
+        return _final(_reload(payment), str(exc))
     except KuronekoError:
         logger.exception("restart_sms failed for payment %s", payment.order_no)
         _state().db.session.rollback()
@@ -265,6 +296,8 @@ def back(token: str):
         except InvalidTransition:
             _state().db.session.rollback()
             payment = _reload(payment)
+            if payment.status == PaymentStatus.AWAITING_SMS.value:
+                return _final(payment)         # an earlier answer is being confirmed
     return _final(payment, MSG_BACK)
 
 
