@@ -348,3 +348,28 @@ def test_flask_wtf_csrf_protect_exempts_the_blueprint(database_url):
     Kuroneko().init_app(app, db)
     assert [bp.name for bp in csrf.exempted] == ["kuroneko_checkout"]
     assert csrf.exempted[0] is app.blueprints["kuroneko_checkout"]
+
+
+def test_smartphone_credit_request_answer_lost_then_sms_arrives(driver, shop, simulator):
+    """KAARA0010 reached Yamato but the answer was lost: the order is kept (決済処理中); the
+    sweep learns the SMS was sent, the customer reloads and enters the code."""
+    simulator.inject_fault("drop", operation="KAARA0010")
+    response = driver.buy("smartphone", extra={"sms_phone": MOBILE})
+    assert "/checkout/complete/" in response.location
+    page = text(driver.get(response.location))
+    assert 'id="processing-notice"' in page and "再読み込み" in page
+    assert latest(shop).status == "pending" and mails(shop) == []
+    from datetime import timedelta as td
+
+    from flask_kuroneko import service
+    from flask_kuroneko.models import utcnow
+    with shop.app_context():
+        service.sweep(now=utcnow() + td(minutes=2))
+    payment = latest(shop)
+    assert payment.status == "awaiting_sms"
+    assert [m.kind for m in mails(shop)] == ["confirmation"]      # M12: 審査中 + mail
+    sms_url = driver.get(response.location).location               # reload → the SMS page
+    assert "/kuroneko/sms/" in sms_url
+    response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
+    assert "/checkout/complete/" in response.location
+    assert latest(shop).status == "authorized" and len(simulator.transactions()) == 1
