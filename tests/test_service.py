@@ -382,3 +382,52 @@ def test_unknown_payment_id(kuroneko, shop):
     from flask_kuroneko.errors import PaymentNotFound
     with pytest.raises(PaymentNotFound):
         service.cancel(99999)
+
+
+def test_prepayment_log_is_committed_before_kaara(kuroneko, shop, simulator, monkeypatch):
+    """Seen from another connection at the moment Yamato receives KAARA0010."""
+    import sqlalchemy as sa
+    from urllib.parse import parse_qs
+    seen = []
+    original = simulator.exchange
+
+    def spy(code, raw_body, **kw):
+        if code == "KAARA0010":
+            order_no = parse_qs(raw_body.decode())["orderNo"][0]
+            with simple_shop.db.engine.connect() as other:
+                seen.append(other.execute(sa.text(
+                    "SELECT COUNT(*) FROM kuroneko_prepayment_log WHERE order_no = :n"),
+                    {"n": order_no}).scalar())
+                seen.append(other.execute(sa.text(
+                    "SELECT status FROM kuroneko_payments WHERE order_no = :n"),
+                    {"n": order_no}).scalar())
+        return original(code, raw_body, **kw)
+
+    monkeypatch.setattr(simulator, "exchange", spy)
+    _, outcome = place(kuroneko, shop["invoice"])
+    assert outcome.kind == "authorized" and seen == [1, "pending"]
+
+
+def test_password_never_recorded(kuroneko, shop, simulator, caplog, received):
+    """Flows with errors, timeouts and declines: the password is in no log record, history,
+    error log, pre-payment log, signal payload or exception text."""
+    import logging
+    caplog.set_level(logging.DEBUG)
+    texts = []
+    _, p = authorized(kuroneko, shop)
+    place(kuroneko, shop["invoice"], phone="03-1234-9990")
+    simulator.inject_fault("latency", operation="KAACL0010", seconds=99)
+    for action in (lambda: service.cancel(p.id),
+                   lambda: service.capture(p.id, carrier=YAMATO, tracking_no="123456789010")):
+        try:
+            action()
+        except Exception as exc:
+            texts.append(repr(exc) + str(exc))
+    service.sweep()
+    m = models()
+    for model in (m.PaymentHistory, m.ErrorLog, m.PrepaymentLog, m.Operation, m.Payment):
+        texts += [repr(vars(row)) for row in rows(model)]
+    texts += [r.getMessage() for r in caplog.records]
+    texts += [repr(kw) for _, kw in received]
+    assert len(texts) > 20
+    assert not [t for t in texts if "testpass" in t]
