@@ -42,6 +42,7 @@ def main() -> None:
     logging.disable(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"SECRET_KEY": "bench", "SHOP_SANDBOX_MOUNT": None,
+                          "SHOP_SHARED_SANDBOX": False,
                           "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite"})
         for method in ("bank", "invoice"):          # warm-up: imports, template compilation
             one_checkout(app, method)

@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SHOP_ADMIN_PASSWORD="admin",
         SHOP_DEMO_DATA=True,
         SHOP_SANDBOX_MOUNT="/_sandbox",
+        SHOP_SHARED_SANDBOX=True,        # sandbox state in the instance folder (web + worker)
         KURONEKO_ENVIRONMENT="sandbox",
         KURONEKO_MERCHANT_CODE="12345678901",
         KURONEKO_PASSWORD="testpass",
@@ -52,6 +53,14 @@ def create_app(test_config: dict | None = None) -> Flask:
             f"sqlite:///{Path(app.instance_path) / 'example_shop.sqlite'}"
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
+    if (app.config["SHOP_SHARED_SANDBOX"] and app.config.get("SHOP_SIMULATOR") is None
+            and app.config["KURONEKO_ENVIRONMENT"] == "sandbox"
+            and not app.config.get("KURONEKO_SANDBOX_URL")
+            and not app.config.get("KURONEKO_SANDBOX_STATE")):
+        # The web process and `flask kuroneko worker` (the sweep) must see the same
+        # simulated Yamato: keep its state in a file next to the shop's database.
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["KURONEKO_SANDBOX_STATE"] = str(Path(app.instance_path) / "sandbox.sqlite")
     app.extensions["example_shop"] = True
 
     db.init_app(app)
