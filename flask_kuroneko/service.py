@@ -97,10 +97,6 @@ def _state() -> Any:
     return current_state()
 
 
-def _settings() -> Any:
-    return _state().settings()
-
-
 _STRIPES = tuple(threading.RLock() for _ in range(64))
 
 
@@ -154,8 +150,9 @@ class _Tx:
                           operation=api.value if api else self.operation, code=code,
                           detail=detail)
 
-    def failed(self, exc: Exception, api: Api, *, name: str | None = None) -> None:
-        """History + error log + payment_error for a refused or unanswered call."""
+    def failed(self, exc: Exception, api: Api, *, name: str | None = None) -> str:
+        """History + error log + payment_error for a refused or unanswered call; returns the
+        Japanese message recorded."""
         name = name or self.operation
         if isinstance(exc, ApiConnectionError):
             unknown = exc.may_have_reached
@@ -172,6 +169,7 @@ class _Tx:
             self.history(code or "NG", detail=message)
         self.error_log(message, code=code, api=api)
         self.emit("payment_error", operation=name, code=code, message=message)
+        return message
 
     def call(self, api: Api, fn: Callable[..., Any], *args: Any, params: dict | None = None,
              name: str | None = None, raise_after: bool = True, journal_it: bool = True,
@@ -189,13 +187,12 @@ class _Tx:
                     and exc.code in passthrough):
                 raise
             self.last_exc = exc
-            self.failed(exc, api, name=name)
+            message = self.failed(exc, api, name=name)
             if isinstance(exc, ApiConnectionError) and journal_it:
                 state = journal.UNKNOWN if exc.may_have_reached else journal.QUEUED
                 journal.add(self.session, self.models, self.payment, name, state,
                             params or {}, error=str(exc))
-                exc = OperationPending(self.signals[-1][1]["message"], state=state,
-                                       operation=name)
+                exc = OperationPending(message, state=state, operation=name)
             if raise_after:
                 self.error = exc
             return None
@@ -278,8 +275,9 @@ LIVE = (S.AUTHORIZED.value, S.CAPTURED.value, S.PENDING.value, S.UNDER_REVIEW.va
 
 
 def current_payment(host_order_id: Any) -> Any | None:
-    """The payment that stands for the host order now: the oldest live one (a replacement
-    awaiting its re-authorization does not take over before it is approved), else the latest."""
+    """The payment that stands for the host order now: the newest 与信/売上確定 one (a
+    replacement awaiting its re-authorization does not take over before it is approved), else
+    the newest one still in progress, else the newest."""
     models, session = _state().models, _state().db.session
     P = models.Payment
     rows = list(session.scalars(sa.select(P).where(P.host_order_id == str(host_order_id))
@@ -462,7 +460,7 @@ def _start_attempt(order_data: Any, *, method_id: int | None, kind: str, sms_pho
     except ValidationError as exc:
         tx.failed(exc, Api.AUTHORIZE)
         payment.status = S.DECLINED.value
-        if replaces is None or replaces.kind == PaymentKind.SMARTPHONE.value:
+        if _is_reauthorization(tx) is None:
             tx.emit("payment_declined", message=exc.message)
         session.commit()
         tx.finish()
@@ -533,17 +531,7 @@ def resolve(payment_id: int) -> Any:
         except ApiError as exc:
             logger.warning("kuroneko: KAAST0010 for %s failed: %s", p.order_no, exc)
             return p
-        p.yamato_status, p.synced_at = int(status), utcnow()
-        if status == TS.APPROVED:
-            p.status, p.authorized_at = S.AUTHORIZED.value, utcnow()
-            tx.history("判定OK", label="SMS認証")
-            tx.emit("payment_authorized")
-        elif status in (TS.VOIDED, TS.NOT_AVAILABLE) and not sms_flow.sms_window_over(p):
-            pass   # code expired at Yamato: the customer may still ask for a new SMS
-        elif status in (TS.VOIDED, TS.NOT_AVAILABLE, TS.CANCELLED):
-            p.status = S.DECLINED.value
-            tx.history("決済不可", label="SMS認証", detail=status.label)
-            tx.emit("payment_declined", message=MSG_SMS_FAILED)
+        reconcile(tx, status)
     return tx.payment
 
 
@@ -563,11 +551,12 @@ def reconcile(tx: _Tx, yamato: TS) -> None:
     p, now = tx.payment, utcnow()
     p.yamato_status, p.synced_at = int(yamato), now
     if p.status in (S.UNDER_REVIEW.value, S.AWAITING_SMS.value, S.PENDING.value):
-        if yamato == TS.APPROVED:
+        if int(yamato) in AGREEING[S.AUTHORIZED.value] | AGREEING[S.CAPTURED.value]:
             _apply_decision(tx, CreditDecision.APPROVED, label="取引状況確認")
-        elif yamato == TS.NOT_AVAILABLE or (yamato == TS.VOIDED and sms_flow.sms_window_over(p, now)):
+        elif yamato in (TS.NOT_AVAILABLE, TS.CANCELLED) or (
+                yamato == TS.VOIDED and sms_flow.sms_window_over(p, now)):
             _apply_decision(tx, CreditDecision.DECLINED, label="取引状況確認")
-        return
+        return      # 審査中 (30), or an expired code the customer may still replace (31)
     if int(yamato) in AGREEING.get(p.status, ()):
         return
     text = (f"ヤマトの取引状況は「{yamato.label}」ですが、当店の決済状況は「{S(p.status).label}」です。"

@@ -115,12 +115,9 @@ def _resolve_authorize(tx: Any, op: Any, now: datetime) -> str:
     status = _ask_status(tx)
     if status is None:
         return op.state
-    if status != _MISSING:                    # KAARS says "cancelled": Yamato's admin did it
+    if status != _MISSING:          # e.g. KAARS "cancelled": Yamato's admin screen was used
         service.reconcile(tx, status)
-        if p.status == S.PENDING.value:
-            p.status = S.CANCELLED.value if status == TS.CANCELLED else S.DECLINED.value
-            tx.history(status.label, label="決済依頼（照会）")
-        return journal.DONE
+        return journal.DONE if p.status != S.PENDING.value else op.state
     if p.kind == PaymentKind.SMARTPHONE.value:   # the customer left; no SMS out of the blue
         p.status = S.DECLINED.value
         tx.history("未登録", label="決済依頼（照会）", detail="決済依頼はヤマトに届いていませんでした。")

@@ -238,3 +238,14 @@ def test_reissue_timeout_cannot_be_told_and_is_reported(kuroneko, shop, simulato
     assert ops()[-1] == ("reissue_invoice", "failed")
     assert calls["KAARR0010"] == 1              # never sent twice: it is not idempotent
     assert "再発行" in rows(models().ErrorLog)[-1].message
+
+
+def test_unknown_authorization_cancelled_at_yamato_meanwhile(kuroneko, shop, simulator,
+                                                             api_client, calls, received):
+    simulator.inject_fault("latency", operation="KAARA0010", seconds=99)
+    _, outcome = place(kuroneko, shop["invoice"])
+    api_client.cancel(outcome.payment.order_no)      # Yamato's own admin screen
+    sweep_later()
+    assert service.get_payment(outcome.payment.id).status == "declined"
+    assert ops() == [("authorize", "done")] and calls["KAARA0010"] == 1
+    assert names(received)[-1] == "payment-declined"
