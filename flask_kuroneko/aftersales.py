@@ -201,12 +201,12 @@ def change_amount(payment_id: int, *, actor: str | None = None) -> Any:
         try:
             ok = tx.call(Api.CHANGE_AMOUNT, state.client().change_amount, req, params=params,
                          passthrough=("kaakk050E",))
-        except ApiError as exc:
-            tx.history(exc.code, detail=exc.message)
+        except ApiError as exc:                      # kaakk050E: the increase is refused
             if p.kind == PaymentKind.SMARTPHONE.value or data.total <= p.amount:
-                tx.failed(exc, Api.CHANGE_AMOUNT)
+                tx.failed(exc, Api.CHANGE_AMOUNT)    # (スマホタイプ needs the customer's SMS)
                 tx.error = exc
             else:
+                tx.history(exc.code, detail=exc.message)
                 tx.history("再与信", detail=f"増額（{old_amount:,}円 → {data.total:,}円）を新しい受注番号で再与信します。")
                 reauthorize = data
             ok = None
