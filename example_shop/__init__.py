@@ -61,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # simulated Yamato: keep its state in a file next to the shop's database.
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["KURONEKO_SANDBOX_STATE"] = str(Path(app.instance_path) / "sandbox.sqlite")
+    _check_deployment(app)
     app.extensions["example_shop"] = True
 
     db.init_app(app)
@@ -86,6 +87,21 @@ def create_app(test_config: dict | None = None) -> Flask:
             seed()
         _mount_sandbox(app)
     return app
+
+
+def _check_deployment(app: Flask) -> None:
+    """Outside the sandbox the demo talks to Yamato: no default admin password, and the
+    session cookie (cart, checkout token, SMS page binding) only travels over HTTPS (M14)."""
+    if app.config["KURONEKO_ENVIRONMENT"] == "sandbox":
+        return
+    if app.config["SHOP_ADMIN_PASSWORD"] == "admin":
+        raise RuntimeError("The example shop refuses to run against Yamato "
+                           f"({app.config['KURONEKO_ENVIRONMENT']}) with the default admin "
+                           "password: set SHOP_SHOP_ADMIN_PASSWORD in the environment.")
+    if app.config["KURONEKO_ENVIRONMENT"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 
 
 def _secret_key(app: Flask) -> str:

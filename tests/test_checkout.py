@@ -275,7 +275,14 @@ def test_code_entered_again_after_a_lost_answer(driver, shop, simulator):
 # ------------------------------------------------------------------ SSL (M14)
 
 PRODUCTION = {"KURONEKO_ENVIRONMENT": "production", "KURONEKO_MERCHANT_CODE": "12345678901",
-              "KURONEKO_PASSWORD": "prodpass"}
+              "KURONEKO_PASSWORD": "prodpass", "SHOP_ADMIN_PASSWORD": "a-real-one"}
+
+
+def test_production_needs_a_real_admin_password(database_url):
+    from example_shop import create_app
+    with pytest.raises(RuntimeError, match="default admin password"):
+        create_app({"SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": database_url,
+                    **{**PRODUCTION, "SHOP_ADMIN_PASSWORD": "admin"}})
 
 
 @pytest.mark.parametrize("shop_config", [PRODUCTION])
@@ -291,6 +298,7 @@ def test_production_refuses_plain_http(shop, shop_config):
     assert client.get("/", base_url="http://localhost").status_code == 200
     assert client.get("/kuroneko/sms/some-token", base_url="https://localhost").status_code == 404
     assert client.get("/checkout", base_url="https://localhost").status_code == 302   # empty cart
+    assert shop.config["SESSION_COOKIE_SECURE"] is True
 
 
 @pytest.mark.parametrize("shop_config", [{**PRODUCTION, "KURONEKO_BEHIND_TLS_PROXY": True}])
