@@ -373,10 +373,10 @@ def sweep(*, now: datetime | None = None, worker_id: str | None = None,
     report = SweepReport()
 
     # 1. スマホタイプ: the 30-minute window passed → 決済不可 (+ cancel at Yamato when needed).
-    waiting = [p for p in session.scalars(sa.select(P).where(P.status == S.AWAITING_SMS.value))
+    waiting = [p.id for p in session.scalars(sa.select(P).where(P.status == S.AWAITING_SMS.value))
                if service.sms_window_over(p, now)]
-    expired = _each(_ids_of(waiting), lambda pid: service.abandon_sms(pid, reason="timeout"),
-                    report)
+    session.rollback()
+    expired = _each(waiting, lambda pid: service.abandon_sms(pid, reason="timeout"), report)
     report.sms_expired = sum(1 for p in expired if p.status == S.DECLINED.value)
 
     # 2. 審査中: poll the credit decision.
@@ -407,10 +407,3 @@ def sweep(*, now: datetime | None = None, worker_id: str | None = None,
     report.drifts = sum(1 for p in synced if p.drift and p.drift != before.get(p.id))
     logger.info("kuroneko sweep by %s: %s", worker_id, report)
     return report
-
-
-def _ids_of(payments: list[Any]) -> list[int]:
-    _, session, _ = _ctx()
-    ids = [p.id for p in payments]
-    session.rollback()
-    return ids

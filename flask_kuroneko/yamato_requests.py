@@ -8,14 +8,16 @@ the retry harmless even if the first one did arrive after all.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import date
 from typing import Any
 
-from .codes import SendDiv
+from .codes import ReissueContents, ReissueReason, SendDiv
 from .datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer, Destination, Item,
                         ReissueRequest)
-from .codes import ReissueContents, ReissueReason
 from .orderdata import Address, OrderData
+
+logger = logging.getLogger(__name__)
 
 
 def items_of(order: OrderData) -> tuple[Item, ...]:
