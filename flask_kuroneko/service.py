@@ -14,7 +14,9 @@ serialised — run the worker and the web process on PostgreSQL/MariaDB in produ
 Unknown outcomes are never guessed. An authorization is journaled *before* KAARA0010 (the
 order, the pending payment and a claimed ``Operation`` row are committed first), so even a
 crash mid-call leaves something the sweep resolves from Yamato's own answer. A timeout on any
-other operation keeps the old status and journals the operation; ``sweep.py`` settles it.
+other operation keeps the old status and journals the operation; ``sweep.py`` settles it. (A
+process that dies during such a call leaves the old status without a journal row; the status
+sync then finds Yamato's state and records it as drift, M25.)
 
 Module map (kept small): this file holds the machinery, authorization, resolution and status
 sync; ``sms_flow.py`` the スマホタイプ operations and ``aftersales.py`` capture/cancel/amount/
