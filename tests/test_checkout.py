@@ -5,7 +5,6 @@ the page to the customer's session, the SMS push receiver and the SSL guard (M14
 """
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -381,3 +380,15 @@ def test_smartphone_credit_request_answer_lost_then_sms_arrives(driver, shop, si
     response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
     assert "/checkout/complete/" in response.location
     assert latest(shop).status == "authorized" and len(simulator.transactions()) == 1
+
+
+def test_sms_page_shows_the_deadline_in_japan_time(driver, shop):
+    from datetime import datetime, timezone
+    sms_url = start_sms(driver)
+    payment = latest(shop)
+    expected = (payment.sms_sent_at.replace(tzinfo=timezone.utc) + timedelta(minutes=30)) \
+        .astimezone(timezone(timedelta(hours=9))).strftime("%H:%M")
+    page = text(driver.get(sms_url))
+    assert f'<strong id="sms-deadline">{expected}</strong>まで（30分以内）に' in page
+    assert datetime.now(timezone.utc) < payment.sms_sent_at.replace(tzinfo=timezone.utc) \
+        + timedelta(minutes=30)

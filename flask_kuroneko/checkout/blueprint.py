@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import sqlalchemy as sa
 from jinja2 import TemplateNotFound
@@ -12,7 +12,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 
 from .. import config
 from ..errors import InvalidTransition, KuronekoError
-from ..models import PaymentStatus, utcnow
+from ..models import PaymentStatus
 from . import binding
 from .forms import MSG_EXPIRED, ButtonForm, SmsCodeForm
 from .guard import refuse_plain_http
@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 BLUEPRINT_NAME = "kuroneko_checkout"
 FLASH_CATEGORY = "kuroneko_error"
+JST = timezone(timedelta(hours=9), "JST")
 SUCCESS = {PaymentStatus.AUTHORIZED.value, PaymentStatus.CAPTURED.value,
            PaymentStatus.UNDER_REVIEW.value, PaymentStatus.PENDING.value}
 
@@ -144,11 +145,14 @@ def _render(payment, form, *, message: str | None = None, attempts_left: int | N
             expired: bool = False, status: int = 200):
     first = _first_attempt(payment)
     started = first.sms_sent_at or first.created_at
-    deadline = started + timedelta(minutes=_window_minutes()) if started else None
+    deadline = None
+    if started is not None:      # naive UTC in the tables; the customer reads Japan time
+        deadline = (started.replace(tzinfo=timezone.utc) + timedelta(minutes=_window_minutes())
+                    ).astimezone(JST).strftime("%H:%M")
     html = render_template(
         "kuroneko/checkout/sms.html", payment=payment, form=form, button_form=ButtonForm(),
         message=message, attempts_left=attempts_left, expired=expired,
-        masked_phone=_mask_phone(payment.sms_phone), deadline_utc=deadline,
+        masked_phone=_mask_phone(payment.sms_phone), deadline=deadline,
         window_minutes=_window_minutes(), sandbox=_state().environment() == "sandbox",
         sandbox_codes=_sandbox_codes(payment), **_template_globals())
     return html, status
