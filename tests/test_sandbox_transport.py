@@ -9,8 +9,8 @@ from werkzeug.serving import make_server
 
 from flask_kuroneko.codes import BASE_URLS
 from flask_kuroneko.sandbox import MerchantConfig, Simulator, create_app, sandbox_session
-from test_sandbox_support import (MERCHANT, NOW, api_url, authorize, basic_form, kaara_form,
-                                  parse, post, tags)
+from test_sandbox_support import (MERCHANT, NOW, api_url, authorize, basic_form, change_form,
+                                  kaara_form, parse, post, slip_no, tags)
 
 
 @pytest.fixture(autouse=True)
@@ -210,3 +210,113 @@ def test_api_under_a_base_path(simulator):
     assert client.post(path, data=kaara_form()).status_code == 404
     assert parse(client.post("/yamato" + path, data=kaara_form()).data)["result"] == "0"
     assert client.get("/").status_code == 200
+
+
+# --------------------------------------------------------------------------- `flask run`
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def flask_run(tmp_path):
+    """The sandbox as a merchant starts it: ``flask --app flask_kuroneko.sandbox run``."""
+    import os
+    import subprocess
+    import sys
+    import time
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KURONEKO_SANDBOX_", "FLASK_"))}
+    log = tmp_path / "flask-run.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "flask_kuroneko.sandbox",
+                                 "run", "--host", "127.0.0.1", "--port", str(port)],
+                                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(base + "/_sim/clock", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("flask run did not serve the sandbox:\n" + log.read_text("utf-8"))
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_flask_run_serves_the_wire_behaviour(flask_run):
+    """Every wire behaviour of the issue's "Must show" list, over a socket, against the real
+    ``flask --app flask_kuroneko.sandbox run`` process (default merchant, nothing configured)."""
+    with requests.Session() as http:
+        def call(code: str, form: dict[str, str]) -> dict[str, str]:
+            response = http.post(api_url(code, flask_run), data=form, timeout=10)
+            assert response.status_code == 200, response.text
+            assert response.headers["Content-Type"] == "text/xml; charset=UTF-8"
+            return parse(response.content)
+
+        def error(code: str, form: dict[str, str]) -> str:
+            answer = call(code, form)
+            assert answer["returnCode"] == "1", answer
+            return answer["errorCode"]
+
+        def status(order_no: str) -> str:
+            return call("KAAST0010", basic_form(order_no))["result"]
+
+        http.post(flask_run + "/_sim/clock", json={"now": "2024-01-01T12:00:00+09:00"},
+                  timeout=10).raise_for_status()
+        # approve, then status inquiry
+        assert call("KAARA0010", kaara_form("T0001"))["result"] == "0"
+        assert call("KAAST0010", basic_form("T0001"))["warning"] == "0"
+        assert status("T0001") == "1"
+        # duplicate orderNo, subtotal mismatch
+        assert error("KAARA0010", kaara_form("T0001")) == "kaara009E"
+        assert error("KAARA0010", kaara_form("T0002", subTotal1="1000")) == "kaara101E"
+        # scenario triggers (last four digits of telNum)
+        for suffix, result in (("9991", "1"), ("9992", "2"), ("9993", "3")):
+            answer = call("KAARA0010", kaara_form(f"R{suffix}", telNum=f"031234{suffix}"))
+            assert (answer["returnCode"], answer["result"]) == ("0", result)
+        assert error("KAARA0010", kaara_form("R9990", telNum="0312349990")) == "err0001"
+        http.post(flask_run + "/_sim/clock/advance", json={"seconds": 600},
+                  timeout=10).raise_for_status()
+        assert call("KAARS0010", basic_form("R9993"))["result"] == "0"
+        # SMS code flow: the code is in the outbox and on the human page
+        assert call("KAARA0010", kaara_form("S0001", sendDiv="3",
+                                            telNum="09012345678"))["result"] == "3"
+        outbox = http.get(flask_run + "/_sim/sms-outbox", timeout=10).json()
+        assert [(sms["orderNo"], sms["code"]) for sms in outbox] == [("S0001", "1234")]
+        page = http.get(flask_run + "/", timeout=10).text
+        assert "S0001" in page and "1234" in page
+        assert call("KAASA0020", basic_form("S0001", ninCode="0000"))["result"] == "2"
+        assert call("KAASA0020", basic_form("S0001", ninCode="1234"))["result"] == "1"
+        assert status("S0001") == "1"
+        # shipment: the seven-check digit is enforced
+        good = slip_no(1)
+        bad = good[:-1] + str((int(good[-1]) + 1) % 7)
+        assert error("KAASL0010", basic_form("T0001", processDiv="0", paymentNo=bad)) == "kaasl014E"
+        assert call("KAASL0010", basic_form("T0001", processDiv="0",
+                                            paymentNo=good))["returnCode"] == "0"
+        assert status("T0001") == "3"
+        # amount change
+        assert call("KAAKK0010", change_form("T0001", 1000))["returnCode"] == "0"
+        assert error("KAAKK0010", change_form("T0001", 1000)) == "kaakk049E"
+        # cancel, then what a cancelled order refuses
+        assert call("KAACL0010", basic_form("T0001"))["returnCode"] == "0"
+        assert status("T0001") == "2"
+        assert error("KAASL0010", basic_form("T0001", processDiv="0",
+                                             paymentNo=slip_no(2))) == "kaasl020E"
+        # anything but POST
+        response = http.get(api_url("KAARA0010", flask_run), timeout=10)
+        assert (response.status_code, response.content) == (405, b"")
