@@ -14,7 +14,7 @@ from flask import (Blueprint, abort, current_app, flash, get_flashed_messages,
 from sqlalchemy.exc import IntegrityError
 
 from flask_kuroneko import KuronekoError
-from flask_kuroneko.checkout import ssl_required
+from flask_kuroneko.checkout import bind_token, ssl_required
 
 from . import cart, orders
 from .catalog import (BANK_ACCOUNT_TEXT, BANK_TRANSFER, BANK_TRANSFER_NAME, KIND_LABELS,
@@ -228,6 +228,8 @@ def place():
             # A second click sent before the first answer arrived carries the session of
             # before the order: the token it holds proves it is the same checkout.
             _remember(existing.id)
+            if existing.status != STATUS_PAYMENT_FAILED:
+                _finish_checkout()    # the browser keeps this answer: its cart is ordered
         return _redirect_for(existing)
     if not form.validate() or not token or state.get("token") != token:
         flash(MSG_EXPIRED, "error")
@@ -349,10 +351,19 @@ def _redirect_for(order: Order):
         return redirect(url_for(".payment_error", order_id=order.id))
     payment = kuroneko.payment_for(str(order.id)) if order.kuroneko_method_id else None
     if payment is not None and payment.status == "awaiting_sms" and payment.checkout_token:
-        return redirect(url_for("kuroneko_checkout.sms", token=payment.checkout_token))
+        return _sms_page(payment)
     if payment is not None and payment.status == "declined" and not order.checkout_done:
         return redirect(url_for(".payment_error", order_id=order.id))
     return redirect(url_for(".complete", order_id=order.id))
+
+
+def _sms_page(payment):
+    """The SMS page of an order this browser placed (callers checked MY_ORDERS). When
+    「上記内容で注文する」 was sent twice (a reload while Yamato was answering), the browser keeps
+    only the second response, whose session never saw the binding start_payment wrote into
+    the first: the order being ours (proven by the one-time checkout token) binds it again."""
+    bind_token(payment.checkout_token)
+    return redirect(url_for("kuroneko_checkout.sms", token=payment.checkout_token))
 
 
 def _own_order(order_id: int) -> Order:
@@ -371,7 +382,7 @@ def complete(order_id: int):
     order = _own_order(order_id)
     payment = kuroneko.payment_for(str(order.id)) if order.kuroneko_method_id else None
     if payment is not None and payment.status == "awaiting_sms" and payment.checkout_token:
-        return redirect(url_for("kuroneko_checkout.sms", token=payment.checkout_token))
+        return _sms_page(payment)
     if order.status in (STATUS_PAYMENT_FAILED, STATUS_CANCELLED) and payment is not None \
             and payment.status == "declined":
         return redirect(url_for(".payment_error", order_id=order.id))

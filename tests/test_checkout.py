@@ -392,3 +392,46 @@ def test_sms_page_shows_the_deadline_in_japan_time(driver, shop):
     assert f'<strong id="sms-deadline">{expected}</strong>まで（30分以内）に' in page
     assert datetime.now(timezone.utc) < payment.sms_sent_at.replace(tzinfo=timezone.utc) \
         + timedelta(minutes=30)
+
+
+def test_reloaded_place_order_still_reaches_the_sms_page(driver, shop, simulator):
+    """「上記内容で注文する」 sent again (a reload) while Yamato answers the first: the browser
+    keeps only the second response, whose session never saw the first one's SMS binding.
+    The customer still reaches their own SMS page (and nobody else does), the cart is ordered."""
+    import threading
+    import time
+
+    from test_example_shop import MUG
+    simulator.inject_fault("latency", operation="KAARA0010", seconds=1.0)
+    driver.add_to_cart(MUG)
+    driver.enter_customer()
+    driver.choose_payment("smartphone", sms_phone=MOBILE)
+    form = driver.confirm_form()
+    cookie = driver.client.get_cookie("session").value
+
+    def first_click():          # its response (and its cookie) never reach the browser
+        lost = shop.test_client()
+        lost.set_cookie("session", cookie)
+        lost.post("/checkout/place", data=form)
+
+    thread = threading.Thread(target=first_click)
+    thread.start()
+    time.sleep(0.3)
+    response = driver.client.post("/checkout/place", data=form)
+    thread.join()
+    [order] = orders(shop)
+    [payment] = payments(shop)
+    assert payment.status == "awaiting_sms"
+    response = driver.get(response.location)
+    if "/checkout/complete/" in (response.location or ""):
+        response = driver.get(response.location)
+    assert response.status_code == 302 and "/kuroneko/sms/" in response.location
+    sms_url = response.location
+    assert "4桁の認証番号" in text(driver.get(sms_url))
+    assert "カート（0）" in text(driver.get("/"))
+    stranger = ShopDriver(shop.test_client())
+    assert stranger.client.get(sms_url).status_code == 404
+    assert stranger.client.get(f"/checkout/complete/{order.id}").status_code == 404
+    response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
+    assert f"/checkout/complete/{order.id}" in response.location
+    assert latest(shop).status == "authorized" and len(simulator.transactions()) == 1
