@@ -11,8 +11,22 @@ PY=${PYTHON:-python3}
 .venv/bin/pip install -q --disable-pip-version-check -e .
 FLASK=".venv/bin/flask --app example_shop"
 $FLASK init-db
+PORT=5000
+ARGS=("$@")
+for i in "${!ARGS[@]}"; do
+  case "${ARGS[$i]}" in
+    --port=*) PORT="${ARGS[$i]#--port=}" ;;
+    --port|-p) PORT="${ARGS[$((i + 1))]:-$PORT}" ;;
+  esac
+done
+# Both run in the background so that stopping this script (Ctrl+C, or `kill` of its pid)
+# stops the server and the worker with it.
 $FLASK kuroneko worker --interval "${SHOP_SWEEP_INTERVAL:-30}" &
 WORKER=$!
-trap 'kill "$WORKER" 2>/dev/null || true' EXIT
-echo "クロネコ雑貨店 (example shop, sandbox): http://127.0.0.1:5000/  admin: /admin/ (password: admin)"
-$FLASK run --host 127.0.0.1 --port 5000 "$@"
+trap 'kill "$WORKER" ${SERVER:+"$SERVER"} 2>/dev/null || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+echo "クロネコ雑貨店 (example shop, sandbox): http://127.0.0.1:$PORT/  admin: /admin/ (password: admin)"
+$FLASK run --host 127.0.0.1 --port 5000 "$@" &
+SERVER=$!
+wait "$SERVER"
