@@ -206,8 +206,10 @@ def payment_for(state: Any, order_id: Any) -> Any:
 
 def conversion_tag(state: Any, order_id: Any) -> Markup:
     """M13: the settings' tag with {order_id}/{order_no}/{amount} filled in, once per order and
-    only after 与信 (or 審査中 when allowed). Rendering is claimed with a conditional UPDATE so
-    two concurrent page loads cannot both render it."""
+    only after 与信 (or 審査中 when allowed). An order can have several payments (a new SMS
+    code, a re-authorization after an amount increase): rendering is claimed on the order's
+    first payment row with a conditional UPDATE, so neither a later payment nor two
+    concurrent page loads render it again."""
     current = state.settings()
     if not current.conversion_tag.strip():
         return Markup("")
@@ -217,12 +219,18 @@ def conversion_tag(state: Any, order_id: Any) -> Markup:
     statuses = {PaymentStatus.AUTHORIZED.value, PaymentStatus.CAPTURED.value}
     if current.conversion_on_review:
         statuses |= {PaymentStatus.UNDER_REVIEW.value, PaymentStatus.AWAITING_SMS.value}
-    if payment.status not in statuses or payment.conversion_shown_at is not None:
+    if payment.status not in statuses:
         return Markup("")
     models, session = state.models, state.db.session
+    P = models.Payment
+    of_order = P.host_order_id == payment.host_order_id
+    if session.scalar(sa.select(sa.func.count()).select_from(P)
+                      .where(of_order, P.conversion_shown_at.is_not(None))):
+        return Markup("")
+    first_id = session.scalar(sa.select(sa.func.min(P.id)).where(of_order))
     claimed = session.execute(
-        sa.update(models.Payment)
-        .where(models.Payment.id == payment.id, models.Payment.conversion_shown_at.is_(None))
+        sa.update(P)
+        .where(P.id == first_id, P.conversion_shown_at.is_(None))
         .values(conversion_shown_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     session.commit()

@@ -120,3 +120,21 @@ def test_conversion_tag_not_for_declined(app, kuroneko, methods):
     order = make_order(billing=billing)
     assert kuroneko.start_payment(order, invoice.id).kind == "declined"
     assert kuroneko.conversion_tag(order.id) == ""
+
+
+def test_conversion_tag_once_per_order_across_a_reauthorization(app, kuroneko, methods, simulator):
+    """An amount increase Yamato refuses is re-authorized as a new payment of the same order:
+    the customer revisiting the completion page must not fire the tag a second time."""
+    from flask_kuroneko import service
+    invoice, _ = methods
+    save_settings({"conversion_tag": '<img src="https://ads.example/c?o={order_id}">'})
+    simulator.configure_merchant("12345678901", amount_increase="deny")
+    order = make_order(lines=[["テスト商品", 1, 1000, "physical"]])
+    first = kuroneko.start_payment(order, invoice.id).payment
+    assert f"o={order.id}" in kuroneko.conversion_tag(order.id)
+    order.lines = [["テスト商品", 3, 1000, "physical"]]
+    simple_shop.db.session.commit()
+    new = service.change_amount(first.id, actor="admin")
+    assert new.id != first.id and kuroneko.payment_for(order.id).id == new.id
+    assert new.status == "authorized"
+    assert kuroneko.conversion_tag(order.id) == ""
