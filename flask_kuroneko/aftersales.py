@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
+
 from . import journal
 from . import yamato_requests as yreq
 from .codes import Operation as Api, ProcessDiv, ReissueReason
@@ -15,8 +17,8 @@ from .datatypes import ShipmentRequest
 from .errors import (ApiError, CaptureRefused, InvalidTransition, OperationPending,
                      PaymentNotFound, ValidationError)
 from .models import PaymentKind, PaymentStatus as S, utcnow
-from .service import (YAMATO_CARRIERS, _locked, _send, _start_attempt, _state, _Tx,
-                      get_payment)
+from .service import (YAMATO_CARRIERS, _locked, _prepare_attempt, _send, _send_attempt, _state,
+                      _Tx, get_payment)
 
 logger = logging.getLogger(__name__)
 
@@ -183,14 +185,38 @@ def _retire_replaced(new_id: int) -> None:
           new_amount=new.amount)
 
 
+#: Statuses of a replacement payment that make the payment it replaces superseded
+#: (re-authorization in progress, or approved and the old payment about to be cancelled).
+REPLACING = (S.PENDING.value, S.AWAITING_SMS.value, S.UNDER_REVIEW.value, S.AUTHORIZED.value,
+             S.CAPTURED.value)
+
+
+def _replacement(tx: _Tx) -> Any | None:
+    """The re-authorization replacing the locked payment, if any. A locking read: on MariaDB a
+    plain SELECT could answer from an older REPEATABLE READ snapshot."""
+    P = tx.models.Payment
+    return tx.session.scalars(
+        sa.select(P).where(P.replaces_id == tx.payment.id, P.status.in_(REPLACING))
+        .order_by(P.id).limit(1).with_for_update()).first()
+
+
 def change_amount(payment_id: int, *, actor: str | None = None) -> Any:
     """利用額変更 from the host's current OrderData (KAAKK0010). When Yamato refuses an increase
     (kaakk050E) the order is re-authorized under a new orderNo; if that is declined, the old
-    payment is kept untouched and ApiError is raised."""
+    payment is kept untouched and ApiError is raised.
+
+    The new pending payment is committed while the old payment's row is still locked, so a
+    concurrent change_amount (two admins, a double click, the order_updated reaction) finds it
+    and is refused: one KAAKK0010 and one re-authorization, never two live payments."""
     state = _state()
-    reauthorize = None
+    attempt = None
     with _locked(payment_id, "change_amount", actor=actor) as tx:
         p = tx.payment
+        replacement = _replacement(tx)
+        if replacement is not None:
+            raise InvalidTransition(f"増額のための再与信（決済ID {replacement.order_no}）を処理中のため、"
+                                    "利用額変更はできません。", current=p.status,
+                                    operation="change_amount")
         data = _host_order_data(p, required=True)
         if data.total == p.amount:
             raise InvalidTransition("ご注文金額と利用金額が同じため、利用額変更は不要です。",
@@ -208,17 +234,17 @@ def change_amount(payment_id: int, *, actor: str | None = None) -> Any:
             else:
                 tx.history(exc.code, detail=exc.message)
                 tx.history("再与信", detail=f"増額（{old_amount:,}円 → {data.total:,}円）を新しい受注番号で再与信します。")
-                reauthorize = data
+                attempt = _prepare_attempt(data, method_id=p.method_id, kind=p.kind,
+                                           sms_phone=None, replaces=p, actor=actor)
             ok = None
         if ok is not None:
             p.amount = data.total
             tx.history("OK", amount=data.total, detail=f"{old_amount:,}円 → {data.total:,}円")
             tx.emit("payment_amount_changed", old_amount=old_amount, new_amount=data.total)
-    if reauthorize is None:
+    if attempt is None:
         return tx.payment
     old = get_payment(payment_id)
-    new, message = _start_attempt(reauthorize, method_id=old.method_id, kind=old.kind,
-                                  sms_phone=None, replaces=old, actor=actor)
+    new, message = _send_attempt(attempt, actor=actor)
     if new.status in (S.AUTHORIZED.value, S.CAPTURED.value):
         return new
     if new.status == S.DECLINED.value:

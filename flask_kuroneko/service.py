@@ -436,9 +436,25 @@ def _send_authorization(payment_id: int, op_id: int, req: Any, *, actor: str | N
         return _conclude_authorization(tx, op, result, exc)
 
 
-def _start_attempt(order_data: Any, *, method_id: int | None, kind: str, sms_phone: str | None,
-                   replaces: Any = None, actor: str | None) -> tuple[Any, str | None]:
-    """Create a pending payment, journal it ahead, commit, log M23, call KAARA0010."""
+@dataclass
+class _Attempt:
+    """A pending payment whose KAARA0010 is journaled ahead (``op``), not sent yet; or one
+    refused before sending (``refused``: declined, its ``tx`` finished after the commit)."""
+    payment: Any
+    order_data: Any
+    op: Any = None
+    req: Any = None
+    tx: Any = None
+    refused: str | None = None
+
+
+def _prepare_attempt(order_data: Any, *, method_id: int | None, kind: str,
+                     sms_phone: str | None, replaces: Any = None,
+                     actor: str | None) -> _Attempt:
+    """Add a pending payment and its journaled KAARA0010 to the session (the caller commits,
+    then calls :func:`_send_attempt`). Committing it together with the replaced payment's
+    history, under that payment's row lock, is what makes a re-authorization visible to the
+    next operation on the old payment (no second re-authorization)."""
     state = _state()
     session, models, settings = state.db.session, state.models, state.settings()
     order_no = _new_order_no(session, models)
@@ -464,23 +480,41 @@ def _start_attempt(order_data: Any, *, method_id: int | None, kind: str, sms_pho
         payment.status = S.DECLINED.value
         if _is_reauthorization(tx) is None:
             tx.emit("payment_declined", message=exc.message)
-        session.commit()
-        tx.finish()
-        return payment, exc.message
+        return _Attempt(payment, order_data, tx=tx, refused=exc.message)
     timeout = float(current_app.config.get("KURONEKO_TIMEOUT", 20.0))
     op = journal.add(session, models, payment, "authorize", journal.UNKNOWN,
                      {"request": yreq.request_to_json(req)},
                      claimed_by=f"request-{secrets.token_hex(6)}", claim_seconds=timeout + 60)
-    session.commit()     # order + pending payment + journal: nothing at Yamato we do not know
-    if settings.prepayment_log_enabled:
+    return _Attempt(payment, order_data, op=op, req=req)
+
+
+def _send_attempt(attempt: _Attempt, *, actor: str | None) -> tuple[Any, str | None]:
+    """After the commit of :func:`_prepare_attempt`: log M23, call KAARA0010."""
+    payment = attempt.payment
+    if attempt.refused is not None:
+        attempt.tx.finish()
+        return payment, attempt.refused
+    state = _state()
+    if state.settings().prepayment_log_enabled:
         try:
-            history.write_prepayment_log(state.db.engine, models, order_no=order_no,
-                                         host_order_id=payment.host_order_id, kind=kind,
-                                         amount=order_data.total, order_data=order_data)
+            history.write_prepayment_log(state.db.engine, state.models, order_no=payment.order_no,
+                                         host_order_id=payment.host_order_id, kind=payment.kind,
+                                         amount=attempt.order_data.total,
+                                         order_data=attempt.order_data)
         except Exception:   # the order is committed already; the log is a second safety net
-            logger.exception("kuroneko: pre-payment log for %s could not be written", order_no)
-    message = _send_authorization(payment.id, op.id, req, actor=actor)
+            logger.exception("kuroneko: pre-payment log for %s could not be written",
+                             payment.order_no)
+    message = _send_authorization(payment.id, attempt.op.id, attempt.req, actor=actor)
     return payment, message
+
+
+def _start_attempt(order_data: Any, *, method_id: int | None, kind: str, sms_phone: str | None,
+                   replaces: Any = None, actor: str | None) -> tuple[Any, str | None]:
+    """Create a pending payment, journal it ahead, commit, log M23, call KAARA0010."""
+    attempt = _prepare_attempt(order_data, method_id=method_id, kind=kind, sms_phone=sms_phone,
+                               replaces=replaces, actor=actor)
+    _state().db.session.commit()  # order + pending payment + journal: nothing at Yamato we do not know
+    return _send_attempt(attempt, actor=actor)
 
 
 def authorize(order: Any, method_id: int, form_data: Mapping[str, Any] | None = None) -> PaymentOutcome:

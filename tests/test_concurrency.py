@@ -139,3 +139,26 @@ def test_old_snapshot_still_sees_the_unsettled_operation(app, kuroneko, shop, si
     with pytest.raises(InvalidTransition, match="確認中"):
         service.cancel(pid)
     assert calls["KAACL0010"] == 1
+
+
+def test_concurrent_amount_increase_reauthorizes_once(app, kuroneko, shop, simulator, calls):
+    """Two admins (or an admin and the order_updated reaction) raise the amount at once and
+    Yamato refuses increases: one KAAKK0010, one re-authorization, one new payment — never two
+    live authorizations for one order."""
+    from flask_kuroneko.models import PaymentStatus as S
+    simulator.configure_merchant("12345678901", amount_increase="deny")
+    pid = authorized_payment(kuroneko, shop)
+    order = simple_shop.db.session.get(simple_shop.ShopOrder,
+                                       int(service.get_payment(pid).host_order_id))
+    order.lines = [["テスト商品", 3, 1500, "physical"]]
+    simple_shop.db.session.commit()
+    calls.reset()
+    simulator.inject_fault("latency", operation="KAAKK0010", seconds=0.2, times=None)
+    simulator.inject_fault("latency", operation="KAARA0010", seconds=0.2, times=None)
+    ok, refused, others = split(race(app, lambda: service.change_amount(pid)))
+    assert others == [] and len(ok) == 1 and len(refused) == THREADS - 1
+    assert calls["KAAKK0010"] == 1 and calls["KAARA0010"] == 1
+    payments = rows(models().Payment, host_order_id=order.id and str(order.id))
+    live = [p for p in payments if p.status in (S.AUTHORIZED.value, S.CAPTURED.value)]
+    assert [p.amount for p in live] == [4500] and live[0].replaces_id == pid
+    assert service.get_payment(pid).status == "cancelled"

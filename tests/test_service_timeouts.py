@@ -249,3 +249,25 @@ def test_unknown_authorization_cancelled_at_yamato_meanwhile(kuroneko, shop, sim
     assert service.get_payment(outcome.payment.id).status == "declined"
     assert ops() == [("authorize", "done")] and calls["KAARA0010"] == 1
     assert names(received)[-1] == "payment-declined"
+
+
+def test_amount_change_refused_while_its_reauthorization_is_unresolved(kuroneko, shop, simulator,
+                                                                       calls):
+    """The re-authorization of an increase timed out: the old payment is superseded until the
+    sweep settles it; a second change_amount is refused before any Yamato call."""
+    simulator.configure_merchant(MERCHANT, amount_increase="deny")
+    order, p = authorized(kuroneko, shop)
+    order.lines = [["テスト商品", 3, 1500, "physical"]]
+    simple_shop.db.session.commit()
+    simulator.inject_fault("latency", operation="KAARA0010", seconds=99)
+    with pytest.raises(OperationPending):
+        service.change_amount(p.id)
+    calls.reset()
+    with pytest.raises(InvalidTransition, match="再与信"):
+        service.change_amount(p.id)
+    assert calls["KAAKK0010"] == 0 and calls["KAARA0010"] == 0
+    sweep_later()
+    new = service.current_payment(order.id)
+    assert (new.replaces_id, new.status, new.amount) == (p.id, "authorized", 4500)
+    assert service.get_payment(p.id).status == "cancelled"
+    assert calls["KAARA0010"] == 0 and len(simulator.transactions(MERCHANT)) == 2
