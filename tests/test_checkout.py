@@ -435,3 +435,20 @@ def test_reloaded_place_order_still_reaches_the_sms_page(driver, shop, simulator
     response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
     assert f"/checkout/complete/{order.id}" in response.location
     assert latest(shop).status == "authorized" and len(simulator.transactions()) == 1
+
+
+def test_window_over_cancels_at_yamato_what_yamato_approved_meanwhile(driver, shop, simulator):
+    """The code reached Yamato but the shop never learned it; the 30 minutes pass: the order
+    is 決済不可 and the transaction Yamato holds is cancelled there (no invoice is sent)."""
+    from example_shop.extensions import kuroneko
+    sms_url = start_sms(driver)
+    payment = latest(shop)
+    with shop.app_context():
+        kuroneko.client().verify_sms(payment.order_no, code_of(simulator, payment))
+    assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 1
+    _age_sms(shop, 31)
+    response = driver.get(sms_url)
+    assert "/checkout/payment-error/" in response.location
+    assert latest(shop).status == "declined" and orders(shop)[0].status == "キャンセル"
+    assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 2
+    assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]

@@ -610,3 +610,34 @@ def test_cart_changed_in_another_tab_after_confirmation(driver, shop):
     follow(driver, driver.place())
     [order] = orders(shop)
     assert [i.name for i in order.items] == ["有田焼 マグカップ", "南部鉄器 急須"]
+
+
+def test_simultaneous_double_submit_meets_the_unique_checkout_token(driver, shop, simulator,
+                                                                   monkeypatch):
+    """Both submits pass the "already ordered?" check before either commits: the unique
+    checkout token lets only one order in; the other lands on the same order, nothing charged
+    twice."""
+    from example_shop import views
+    driver.add_to_cart(MUG)
+    driver.enter_customer()
+    driver.choose_payment("invoice")
+    form = driver.confirm_form()
+    cookie = driver.client.get_cookie("session").value
+    first = driver.place(form)
+    real = views._order_by_token
+    calls = []
+
+    def racing(token):             # the twin's first look happens before the first commit
+        calls.append(token)
+        return None if len(calls) == 1 else real(token)
+
+    monkeypatch.setattr(views, "_order_by_token", racing)
+    twin = shop.test_client()
+    twin.set_cookie("session", cookie)
+    second = twin.post("/checkout/place", data=form)
+    assert len(calls) == 2
+    assert second.status_code == 302 and second.location == first.location
+    assert "/checkout/complete/" in first.location
+    assert len(orders(shop)) == 1 and len(payments(shop)) == 1
+    assert len(simulator.transactions()) == 1
+    assert twin.get(second.location).status_code == 200
