@@ -1,0 +1,71 @@
+"""Helpers shared by the admin views: page rendering, flash categories, Japan time."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import current_app, flash, render_template
+from jinja2 import TemplateNotFound
+
+from .. import config
+
+logger = logging.getLogger(__name__)
+
+JST = timezone(timedelta(hours=9), "JST")
+STANDALONE_TEMPLATE = "kuroneko/admin/_standalone.html"
+FLASH_ERROR = "kuroneko_admin_error"
+FLASH_INFO = "kuroneko_admin_info"
+#: Who the history rows name as the actor of admin operations.
+ACTOR = "admin"
+
+
+def state() -> Any:
+    from ..extension import current_state
+    return current_state()
+
+
+def base_template() -> str:
+    """The host's KURONEKO_BASE_TEMPLATE (blocks ``title`` and ``content``) when it exists,
+    else the extension's own minimal layout."""
+    name = config.get("BASE_TEMPLATE")
+    try:
+        current_app.jinja_env.get_template(name)
+    except TemplateNotFound:
+        return STANDALONE_TEMPLATE
+    return name
+
+
+def render(template: str, *, status: int = 200, **context: Any):
+    return render_template(f"kuroneko/admin/{template}", **context), status
+
+
+def error(message: str) -> None:
+    flash(message, FLASH_ERROR)
+
+
+def info(message: str) -> None:
+    flash(message, FLASH_INFO)
+
+
+def jst(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A naive-UTC timestamp of our tables shown in Japan time (the merchant's clock)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(JST).strftime(fmt)
+
+
+def int_arg(value: Any, default: int = 1) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def csrf_refused():
+    """A POST without a valid token: refused (400), nothing changed."""
+    from .forms import MSG_CSRF
+    logger.warning("kuroneko admin: POST refused (CSRF token missing or invalid)")
+    return render("refused.html", status=400, message=MSG_CSRF)

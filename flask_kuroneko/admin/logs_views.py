@@ -1,0 +1,103 @@
+"""決済エラーログ (M22): list, 「ログ出力」 (CSV) and 「ログ削除」. The notice on every admin
+page (blueprint context) stays until the last error log is deleted."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, redirect, request, url_for
+
+from .. import transitions
+from ..codes import Operation as Api
+from ..models import KIND_LABELS, PaymentKind
+from . import common
+from .forms import ButtonForm
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+CSV_HEADER = ["登録日", "リンクキー", "決済種別", "処理", "エラーコード", "ステータス", "詳細"]
+API_LABELS = {op.value: op.label for op in Api}
+
+
+def operation_label(operation: str | None) -> str:
+    """処理: Yamato's API name, or the service operation's Japanese name."""
+    operation = operation or ""
+    return API_LABELS.get(operation) or transitions.LABELS.get(operation, operation)
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/errors", "errors", errors_page)
+    bp.add_url_rule("/errors.csv", "errors_csv", errors_csv, methods=["POST"])
+    bp.add_url_rule("/errors/delete", "errors_delete", delete, methods=["POST"])
+
+
+def kind_label(kind: str | None) -> str:
+    try:
+        return KIND_LABELS[PaymentKind(kind)]
+    except ValueError:
+        return kind or ""
+
+
+def detail_text(detail: object) -> str:
+    if not detail:
+        return ""
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _redact(text: str, password: str) -> str:
+    """Belt and braces: the logs never receive the password, but an export must not leak it
+    even if a caller put it in a message."""
+    return text.replace(password, "********") if password else text
+
+
+def errors_page():
+    st = common.state()
+    E = st.models.ErrorLog
+    page = common.int_arg(request.args.get("page"))
+    total = st.db.session.scalar(sa.select(sa.func.count(E.id))) or 0
+    rows = list(st.db.session.scalars(sa.select(E).order_by(E.created_at.desc(), E.id.desc())
+                                      .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    password = st.settings().password
+    return common.render("errors.html", rows=rows, total=total, page=page,
+                         pages=max(1, -(-total // PAGE_SIZE)), button=ButtonForm(),
+                         kind_label=kind_label, operation_label=operation_label,
+                         detail_text=lambda d: _redact(detail_text(d), password))
+
+
+def errors_csv():
+    """「ログ出力」: every error log row as CSV (UTF-8 with BOM so Excel reads the Japanese)."""
+    if not ButtonForm(request.form).validate():
+        return common.csrf_refused()
+    st = common.state()
+    E = st.models.ErrorLog
+    password = st.settings().password
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in st.db.session.scalars(sa.select(E).order_by(E.created_at, E.id)):
+        writer.writerow([common.jst(row.created_at), row.order_no or "", kind_label(row.kind),
+                         operation_label(row.operation), row.code or "",
+                         _redact(row.message, password), _redact(detail_text(row.detail), password)])
+    name = f"kuroneko_error_log_{datetime.now(common.JST):%Y%m%d%H%M%S}.csv"
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def delete():
+    """「ログ削除」: every row (or the ticked ``log_id`` rows)."""
+    if not ButtonForm(request.form).validate():
+        return common.csrf_refused()
+    st = common.state()
+    E = st.models.ErrorLog
+    ids = [int(i) for i in request.form.getlist("log_id") if i.isdigit()]
+    statement = sa.delete(E).where(E.id.in_(ids)) if ids else sa.delete(E)
+    deleted = st.db.session.execute(statement).rowcount
+    st.db.session.commit()
+    logger.info("kuroneko admin: %s error log rows deleted", deleted)
+    common.info(f"決済エラーログを{deleted}件削除しました。")
+    return redirect(url_for(".errors"))
