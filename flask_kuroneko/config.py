@@ -85,6 +85,10 @@ def apply_defaults(app: Flask) -> None:
     validate(app)
 
 
+#: Shortest accepted KURONEKO_NOTIFY_SECRET (the SMS push receiver's path secret).
+NOTIFY_SECRET_MIN = 16
+
+
 def validate(app: Flask) -> None:
     """Check the values whose mistakes would only show up at the first payment."""
     env = app.config[PREFIX + "ENVIRONMENT"]
@@ -110,6 +114,15 @@ def validate(app: Flask) -> None:
         value = app.config[PREFIX + key]
         if not isinstance(value, str) or not value.startswith("/"):
             raise ConfigurationError(f"KURONEKO_{key} must be a path starting with '/'.")
+    secret = app.config[PREFIX + "NOTIFY_SECRET"]
+    if secret is not None and (not isinstance(secret, str) or len(secret) < NOTIFY_SECRET_MIN
+                               or "/" in secret):
+        # The secret in the URL is the push receiver's authentication: never a guessable one,
+        # nor one that can never match a URL segment. (The value itself is not echoed.)
+        raise ConfigurationError(
+            f"KURONEKO_NOTIFY_SECRET must be a random string of at least {NOTIFY_SECRET_MIN} "
+            "characters without '/', e.g. secrets.token_urlsafe(24) (or None to close the "
+            "SMS push receiver).")
     if app.config[PREFIX + "SANDBOX_URL"] and app.config[PREFIX + "SANDBOX_STATE"]:
         raise ConfigurationError(
             "Set only one of KURONEKO_SANDBOX_URL (a stand-alone sandbox server) and "

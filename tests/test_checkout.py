@@ -203,7 +203,7 @@ def test_sms_post_without_csrf_token_is_refused(driver, shop, simulator):
 # ------------------------------------------------------------------ SMS push receiver
 
 
-@pytest.mark.parametrize("shop_config", [{"KURONEKO_NOTIFY_SECRET": "push-secret-123"}])
+@pytest.mark.parametrize("shop_config", [{"KURONEKO_NOTIFY_SECRET": "push-secret-1234567890"}])
 def test_push_receiver_authenticates_the_sender(driver, shop, shop_config):
     start_sms(driver)
     payment = latest(shop)
@@ -211,10 +211,10 @@ def test_push_receiver_authenticates_the_sender(driver, shop, shop_config):
             "giftKb": "3", "snsKk": "0", "smsNinKk": "0", "smsYuuKk": ""}
     client = shop.test_client()
     assert client.post("/kuroneko/notify/wrong", data=form).status_code == 404
-    assert client.post("/kuroneko/notify/push-secret-123",
+    assert client.post("/kuroneko/notify/push-secret-1234567890",
                        data={**form, "ycfStrNo": "99999999999"}).status_code == 403
     # A forged "OK": Yamato is asked first and still waits for the code → nothing changes.
-    response = client.post("/kuroneko/notify/push-secret-123", data=form)
+    response = client.post("/kuroneko/notify/push-secret-1234567890", data=form)
     assert response.status_code == 200 and response.get_data() == b"OK"
     assert latest(shop).status == "awaiting_sms"
 
@@ -237,7 +237,7 @@ def test_lost_answer_to_the_code_is_settled_by_asking_yamato(driver, shop, simul
     assert len(simulator.transactions()) == 1
 
 
-@pytest.mark.parametrize("shop_config", [{"KURONEKO_NOTIFY_SECRET": "push-secret-123"}])
+@pytest.mark.parametrize("shop_config", [{"KURONEKO_NOTIFY_SECRET": "push-secret-1234567890"}])
 def test_push_settles_a_code_whose_answer_was_lost(driver, shop, simulator, shop_config):
     sms_url = start_sms(driver)
     payment = latest(shop)
@@ -249,7 +249,7 @@ def test_push_settles_a_code_whose_answer_was_lost(driver, shop, simulator, shop
     assert latest(shop).status == "awaiting_sms"
     assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 1
     simulator.clear_faults()
-    response = shop.test_client().post("/kuroneko/notify/push-secret-123", data={
+    response = shop.test_client().post("/kuroneko/notify/push-secret-1234567890", data={
         "ycfStrNo": SANDBOX_MERCHANT, "juchuNo": payment.order_no, "keitaiNo": "09012345678",
         "giftKb": "3", "snsKk": "0", "smsNinKk": "0", "smsYuuKk": ""})
     assert response.status_code == 200

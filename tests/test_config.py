@@ -59,6 +59,9 @@ def test_unknown_key_in_app_config_is_refused(tmp_path):
     ({"KURONEKO_MERCHANT_CODE": "123"}, "KURONEKO_MERCHANT_CODE has an invalid value: 加盟店コードは11桁"),
     ({"KURONEKO_FEE_TIERS": [[None, 1], [3, 2]]}, "KURONEKO_FEE_TIERS has an invalid value"),
     ({"KURONEKO_CREDIT_LIMIT": 0}, "KURONEKO_CREDIT_LIMIT has an invalid value"),
+    ({"KURONEKO_NOTIFY_SECRET": "guessable"}, "KURONEKO_NOTIFY_SECRET must be a random string"),
+    ({"KURONEKO_NOTIFY_SECRET": "a/" * 12}, "KURONEKO_NOTIFY_SECRET must be a random string"),
+    ({"KURONEKO_NOTIFY_SECRET": 1234567890123456789}, "KURONEKO_NOTIFY_SECRET must be a random"),
 ])
 def test_invalid_values_are_refused_at_init(tmp_path, cfg, message):
     app, db = _app(tmp_path, **cfg)
