@@ -119,3 +119,18 @@ def test_missing_tables_name_the_fix(tmp_path):
             effective_settings()
         db.session.rollback()
         db.engine.dispose()
+
+
+def test_missing_tables_name_the_fix(database_url):
+    """A host that forgot `flask kuroneko init-db` / create_all / its migration is told so."""
+    from hosts import simple_shop
+    app = simple_shop.create_app(database_url)
+    with app.app_context():
+        try:
+            with pytest.raises(ConfigurationError) as info:
+                effective_settings()
+            assert "kuroneko_* tables do not exist" in str(info.value)
+            assert "flask kuroneko init-db" in str(info.value)
+        finally:
+            simple_shop.db.session.remove()
+            simple_shop.db.engine.dispose()
