@@ -59,7 +59,7 @@ def payments_page():
                                       .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     return common.render(
         "payments.html", payments=rows, total=total, page=page,
-        pages=max(1, -(-total // PAGE_SIZE)), status=status, kind=kind, q=q,
+        pages=max(1, -(-total // PAGE_SIZE)), status_filter=status, kind=kind, q=q,
         drift_only=drift_only, status_filters=STATUS_FILTERS,
         kind_labels={k.value: KIND_LABELS[k] for k in PaymentKind})
 

@@ -1,0 +1,172 @@
+"""Admin payments list (M15) and 「決済情報」 dialog (M19–M21): every POST through the real
+service, client and in-process sandbox; refusals shown as Japanese flash messages."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from flask_kuroneko import service
+from flask_kuroneko.settings import save_settings
+from hosts import simple_shop
+from service_support import MERCHANT, SLIP1, YAMATO, place, setup_shop
+from test_admin_support import PREFIX, page, post, text
+
+
+@pytest.fixture
+def shop(db):
+    return setup_shop()
+
+
+def authorized(kuroneko, shop, **fields):
+    order, outcome = place(kuroneko, shop["invoice"], delivery_method_id=shop["yamato_delivery"],
+                           **fields)
+    assert outcome.kind == "authorized", outcome
+    return order, outcome.payment
+
+
+def buttons(html: str) -> list[str]:
+    return re.findall(r'data-op="([a-z_]+)"', html)
+
+
+def fresh(db, payment_id):
+    db.session.expire_all()
+    return service.get_payment(payment_id)
+
+
+def test_list_shows_payments_with_filters_and_drift(app, client, db, kuroneko, shop):
+    order, payment = authorized(kuroneko, shop)
+    _, declined = place(kuroneko, shop["invoice"], phone="03-1234-9991")
+    assert declined.kind == "declined"
+    html = page(client, "/payments")
+    for value in (payment.order_no, str(order.id), "与信", "3,000円",
+                  "後払い払込票タイプ（クロネコ代金後払いサービス）"):
+        assert value in html
+    assert "2件" in html
+    only = page(client, "/payments?status=authorized")
+    assert payment.order_no in only and "1件" in only
+    assert "決済不可" in page(client, "/payments?status=declined")
+    assert payment.order_no in page(client, f"/payments?q={order.id}")
+    assert "0件" in page(client, "/payments?q=nothing")
+    assert "0件" in page(client, "/payments?drift=1")
+    payment = fresh(db, payment.id)
+    payment.drift = "ヤマトでは取消済み"
+    db.session.commit()
+    flagged = page(client, "/payments?drift=1")
+    assert "1件" in flagged and "⚠ 不一致" in flagged
+    assert page(client, "/payments?page=abc")       # bad page numbers never crash
+
+
+def test_dialog_shows_status_amount_history_and_legal_buttons(app, client, db, kuroneko, shop):
+    order, payment = authorized(kuroneko, shop)
+    html = page(client, f"/payments/{payment.id}?back=/admin/kuroneko/payments%3Fstatus%3Dauthorized")
+    assert "決済情報" in html and payment.order_no in html
+    assert 'id="payment-status">与信' in html
+    assert 'id="host-amount">3,000円' in html
+    assert buttons(html) == ["cancel", "change_amount", "sync_status"]
+    assert "決済依頼" in html and "処理履歴" in html         # history row of the authorization
+    assert 'href="/admin/kuroneko/payments?status=authorized" id="close-dialog">閉じる' in html
+    # 「閉じる」 never points off-site
+    evil = page(client, f"/payments/{payment.id}?back=//evil.example/x")
+    assert "evil.example" not in evil
+    assert page(client, "/payments/999999", status=404)
+
+
+def test_cancel_from_the_dialog_and_a_second_admin_is_refused(app, db, kuroneko, shop, simulator):
+    _, payment = authorized(kuroneko, shop)
+    first, second = app.test_client(), app.test_client()
+    token_second = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                             page(second, f"/payments/{payment.id}")).group(1)
+    response = post(first, f"/payments/{payment.id}", f"/payments/{payment.id}/cancel")
+    html = text(response)
+    assert "「取消」を行いました。" in html
+    assert 'id="payment-status">取消済み' in html
+    assert buttons(html) == ["sync_status"]
+    assert fresh(db, payment.id).status == "cancelled"
+    assert simulator.transaction(MERCHANT, payment.order_no)["status"] == 2   # 取消 at Yamato
+    # the second admin still had the old page open: the service refuses, no 500
+    response = second.post(f"{PREFIX}/payments/{payment.id}/cancel",
+                           data={"csrf_token": token_second}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "「取消」できませんでした：決済状況が「取消済み」のため「取消」はできません" in text(response)
+    rows = db.session.scalars(sa.select(kuroneko.models.PaymentHistory).where(
+        kuroneko.models.PaymentHistory.payment_id == payment.id,
+        kuroneko.models.PaymentHistory.operation == "取消")).all()
+    assert len(rows) == 1
+
+
+def test_change_amount_uses_the_hosts_current_total(app, client, db, kuroneko, shop, simulator):
+    order, payment = authorized(kuroneko, shop)
+    order = db.session.get(simple_shop.ShopOrder, order.id)
+    order.lines = [["テスト商品", 1, 1500, "physical"]]
+    db.session.commit()
+    html = page(client, f"/payments/{payment.id}")
+    assert 'id="host-amount">1,500円' in html and "ヤマトに登録済みの金額は 3,000円" in html
+    response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/change_amount")
+    assert "「利用額変更」を行いました" in text(response)
+    assert fresh(db, payment.id).amount == 1500
+    assert simulator.transaction(MERCHANT, payment.order_no)["current_total"] == 1500
+    assert "3,000円 → 1,500円" in text(response)
+    # same amount again: the service says it is not needed
+    response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/change_amount")
+    assert "利用額変更は不要です" in text(response)
+
+
+def test_capture_then_shipment_cancel_sync_and_reissue(app, client, db, kuroneko, shop, simulator):
+    order, payment = authorized(kuroneko, shop)
+    service.capture(payment.id, carrier=YAMATO, tracking_no=SLIP1)
+    html = page(client, f"/payments/{payment.id}")
+    assert buttons(html) == ["cancel", "change_amount", "cancel_shipment", "sync_status",
+                             "reissue_invoice"]
+    response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/sync_status")
+    assert "「取引状況確認」を行いました（現在の状況：売上確定）" in text(response)
+    reissue = {"reason": "1", "reason_text": "宛先の番地違い"}
+    # not delivered yet: Yamato refuses, the admin reads Yamato's reason
+    response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/reissue_invoice",
+                    reissue)
+    assert "「請求書再発行」できませんでした：ヤマトのエラー（kaarr016E）" in text(response)
+    response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/cancel_shipment")
+    assert "「出荷取消」を行いました。" in text(response)
+    assert fresh(db, payment.id).status == "authorized"
+    service.capture(payment.id, carrier=YAMATO, tracking_no=SLIP1)
+    simulator.deliver(MERCHANT, payment.order_no)
+    response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/reissue_invoice",
+                    reissue)
+    assert "「請求書再発行」を行いました。" in text(response)
+    assert simulator.transaction(MERCHANT, payment.order_no)["reissue"]["count"] == 1
+    assert "不備事由: 宛先不備" in text(response)
+
+
+def test_yamato_error_and_unreachable_are_flashed(app, client, db, kuroneko, shop, simulator):
+    _, payment = authorized(kuroneko, shop)
+    simulator.inject_fault("error", operation="KAACL0010", error_code="err0001")
+    response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/cancel")
+    html = text(response)
+    assert response.status_code == 200
+    assert "「取消」できませんでした：ヤマトのエラー（err0001）" in html
+    assert fresh(db, payment.id).status == "authorized"
+    assert 'id="kuroneko-error-notice"' in html           # M22 notice on every admin page
+    simulator.inject_fault("drop", operation="KAACL0010")
+    response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/cancel")
+    html = text(response)
+    assert "「取消」できませんでした：ヤマトからの応答がないため「取消」の結果を確認中です" in html
+    assert buttons(html) == ["sync_status"]               # nothing else while it is unsettled
+    assert "（ヤマトに結果を確認中）" in html
+
+
+def test_unknown_operation_and_missing_token(app, client, db, kuroneko, shop):
+    _, payment = authorized(kuroneko, shop)
+    assert client.post(f"{PREFIX}/payments/{payment.id}/capture").status_code == 404
+    response = client.post(f"{PREFIX}/payments/{payment.id}/cancel")
+    assert response.status_code == 400
+    assert fresh(db, payment.id).status == "authorized"
+
+
+def test_password_never_in_payment_pages(app, client, db, kuroneko, shop, simulator):
+    save_settings({"merchant_code": MERCHANT, "password": "testpass"})
+    _, payment = authorized(kuroneko, shop)
+    simulator.inject_fault("error", operation="KAACL0010", error_code="err0002")
+    post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/cancel")
+    for path in ("/payments", f"/payments/{payment.id}", "/errors", "/settings"):
+        assert "testpass" not in page(client, path)
