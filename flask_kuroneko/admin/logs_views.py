@@ -66,7 +66,8 @@ def errors_page():
     return common.render("errors.html", rows=rows, total=total, page=page,
                          pages=max(1, -(-total // PAGE_SIZE)), button=ButtonForm(),
                          kind_label=kind_label, operation_label=operation_label,
-                         detail_text=lambda d: _redact(detail_text(d), password))
+                         detail_text=lambda d: _redact(detail_text(d), password),
+                         redact=lambda t: _redact(t or "", password))
 
 
 def errors_csv():
