@@ -9,7 +9,7 @@ when an order already exists for the log, so pressing it twice never creates two
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import timezone
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, request, url_for
