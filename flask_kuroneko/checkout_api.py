@@ -198,10 +198,11 @@ def start_payment(state: Any, order: Any, method_id: Any, form_data: Any = None)
 
 
 def payment_for(state: Any, order_id: Any) -> Any:
-    models = state.models
-    return state.db.session.scalar(
-        sa.select(models.Payment).where(models.Payment.host_order_id == str(order_id))
-        .order_by(models.Payment.created_at.desc(), models.Payment.id.desc()).limit(1))
+    """The payment standing for the order (M15): the newest 与信/売上確定 one, else the newest
+    in progress, else the newest. Not simply the newest row: an amount increase's
+    re-authorization that is pending or declined must not hide the 与信 the order still has."""
+    from . import service
+    return service.current_payment(order_id)
 
 
 def conversion_tag(state: Any, order_id: Any) -> Markup:

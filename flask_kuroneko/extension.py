@@ -387,7 +387,8 @@ class Kuroneko:
         return checkout_api.start_payment(current_state(), order, method_id, form_data)
 
     def payment_for(self, order_id: Any):
-        """Latest Payment row of the host order, or None."""
+        """The Payment standing for the host order (M15: 決済ID, 決済状況), or None: the newest
+        与信/売上確定 one, else the newest in progress, else the newest."""
         from . import checkout_api
         return checkout_api.payment_for(current_state(), order_id)
 

@@ -138,3 +138,32 @@ def test_conversion_tag_once_per_order_across_a_reauthorization(app, kuroneko, m
     assert new.id != first.id and kuroneko.payment_for(order.id).id == new.id
     assert new.status == "authorized"
     assert kuroneko.conversion_tag(order.id) == ""
+
+
+def test_payment_for_is_the_payment_standing_for_the_order(app, kuroneko, methods, simulator):
+    """M15 shows 決済ID/決済状況 of the order: a re-authorization that is still being looked up
+    or that Yamato declined must not hide the 与信 the order still has."""
+    from datetime import timedelta
+
+    from flask_kuroneko import service
+    from flask_kuroneko.errors import ApiError, OperationPending
+    from flask_kuroneko.models import utcnow
+    invoice, _ = methods
+    simulator.configure_merchant("12345678901", amount_increase="deny")
+    order = make_order(lines=[["テスト商品", 1, 1000, "physical"]])
+    first = kuroneko.start_payment(order, invoice.id).payment
+    order.lines = [["テスト商品", 3, 1000, "physical"]]
+    simple_shop.db.session.commit()
+    simulator.inject_fault("latency", operation="KAARA0010", seconds=99)
+    with pytest.raises(OperationPending):
+        service.change_amount(first.id)
+    assert kuroneko.payment_for(order.id).id == first.id          # replacement still pending
+    service.sweep(now=utcnow() + timedelta(minutes=2))            # approved: it takes over
+    order.lines = [["高級品", 1, 60_000, "physical"]]              # over the per-buyer limit
+    simple_shop.db.session.commit()
+    replaced = kuroneko.payment_for(order.id)
+    assert replaced.id != first.id and replaced.status == "authorized"
+    with pytest.raises(ApiError, match="再与信"):
+        service.change_amount(replaced.id)
+    shown = kuroneko.payment_for(order.id)
+    assert (shown.id, shown.status_label) == (replaced.id, "与信")
