@@ -70,12 +70,12 @@ def define_models(db) -> SimpleNamespace:
 
     class Settings(Model):
         """M1–M7 plus the extension's own switches; one row (id=1). ``app.config`` may
-        override and lock any field (see extension.SETTINGS_CONFIG_KEYS)."""
+        override and lock any field (see config.SETTINGS_OVERRIDES)."""
         __tablename__ = "kuroneko_settings"
         id = sa.Column(sa.Integer, primary_key=True)
         merchant_code = sa.Column(sa.String(11), nullable=False, default="")
         password = sa.Column(sa.String(64), nullable=False, default="")
-        environment = sa.Column(sa.String(16), nullable=False, default="test")
+        environment = sa.Column(sa.String(16), nullable=False, default="sandbox")  # as FRESH_DEFAULTS
         yamato_delivery_method_ids = sa.Column(sa.JSON, nullable=False, default=list)
         other_carrier_enabled = sa.Column(sa.Boolean, nullable=False, default=False)
         smartphone_enabled = sa.Column(sa.Boolean, nullable=False, default=False)

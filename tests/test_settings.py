@@ -134,3 +134,14 @@ def test_missing_tables_name_the_fix(database_url):
         finally:
             simple_shop.db.session.remove()
             simple_shop.db.engine.dispose()
+
+
+def test_column_defaults_agree_with_the_fresh_install(kuroneko):
+    """A settings row created by any code path starts as a fresh install (sandbox, never test)."""
+    columns = kuroneko.models.Settings.__table__.c
+    for name, value in FRESH_DEFAULTS.items():
+        default = columns[name].default
+        if default is None:
+            assert value is None, name
+        elif default.is_scalar:
+            assert default.arg == value, name
