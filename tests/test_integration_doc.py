@@ -22,6 +22,12 @@ def section(title: str) -> str:
     return DOC[start:end if end != -1 else None]
 
 
+def quickstart_code() -> str:
+    text = section("Quickstart")
+    start = text.index("```python\n") + len("```python\n")
+    return text[start:text.index("\n```", start)]
+
+
 def table_rows(text: str) -> list[list[str]]:
     """Cells of every table row whose first cell is code (`…`); escaped pipes kept."""
     rows = []
@@ -83,7 +89,43 @@ def test_every_signal_is_documented(sig):
 
 
 def test_quickstart_is_short_and_linked_from_the_readme():
-    quickstart = section("Quickstart")
-    code = quickstart[quickstart.index("```python\n") + 10:quickstart.index("\n```")]
-    assert len(code.splitlines()) <= 25
+    code = quickstart_code()
+    assert 15 <= len(code.splitlines()) <= 25
     assert "docs/integration.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_quickstart_runs_a_sandbox_payment(tmp_path, monkeypatch):
+    """The quickstart as printed: its app factory, model and two hooks authorize an order."""
+    import sys
+    import types
+    from datetime import datetime
+
+    from flask_kuroneko import rules
+    code = quickstart_code()
+    monkeypatch.chdir(tmp_path)                       # sqlite:///shop.db -> tmp_path/instance
+    module = types.ModuleType("kuroneko_quickstart")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(code, "docs/integration.md#quickstart", "exec"), module.__dict__)
+    app = module.create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///shop.db"
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["kuroneko", "init-db"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        module.db.create_all()                        # the shop's own table
+        try:
+            invoice = next(m for m in rules.list_methods() if m.kind == "invoice")
+            buyer = {"name": "山田 太郎", "postal_code": "100-0001", "prefecture": "東京都",
+                     "address1": "千代田区千代田1-1", "phone": "03-1234-5678"}
+            order = module.Order(created=datetime.now(), buyer=buyer, items=[["お茶", 2, 1500]])
+            module.db.session.add(order)
+            module.db.session.flush()
+            [offer] = [o for o in module.kuroneko.available_methods(module.describe(order))
+                       if o.method_id == invoice.id]
+            assert offer.available, offer.reason
+            outcome = module.kuroneko.start_payment(order, invoice.id)
+            assert outcome.kind == "authorized" and outcome.payment.amount == 3000
+            assert module.kuroneko.payment_for(order.id).status_label == "与信"
+        finally:
+            module.db.session.remove()
+            module.db.engine.dispose()
