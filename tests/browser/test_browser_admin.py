@@ -155,3 +155,20 @@ def test_settings_save_and_cancel_from_the_payment_dialog(live_shop, page, simul
     assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 2
     page.click("#close-dialog")
     page.wait_for_selector("#payments")
+
+
+def test_methods_reordered_by_drag_and_drop(live_shop, page):
+    app, base = live_shop
+    page.goto(base + "/admin/login")
+    page.fill("#password", "admin")
+    page.get_by_role("button", name="ログイン").click()
+    page.goto(base + "/admin/kuroneko/methods")
+    rows = page.locator("tr.method-row")
+    before = [rows.nth(i).get_attribute("data-method-id") for i in range(rows.count())]
+    assert len(before) == 2
+    rows.nth(1).locator("td").nth(1).drag_to(rows.nth(0).locator("td").nth(1))   # 決済種別 cell
+    page.wait_for_selector("text=支払方法の並び順を変更しました。")
+    rows = page.locator("tr.method-row")
+    after = [rows.nth(i).get_attribute("data-method-id") for i in range(rows.count())]
+    assert after == list(reversed(before))
+    _shot(page, "admin-methods.png")
