@@ -56,6 +56,7 @@ def test_list_shows_payments_with_filters_and_drift(app, client, db, kuroneko, s
     flagged = page(client, "/payments?drift=1")
     assert "1件" in flagged and "⚠ 不一致" in flagged
     assert page(client, "/payments?page=abc")       # bad page numbers never crash
+    assert "該当する決済はありません" in page(client, "/payments?page=" + "9" * 40)
 
 
 def test_dialog_shows_status_amount_history_and_legal_buttons(app, client, db, kuroneko, shop):

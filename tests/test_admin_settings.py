@@ -237,3 +237,17 @@ def test_diagnostics_list(app, client, db):
     assert 'id="diagnostics"' in html
     assert "アプリケーションのフック" in html and "すべて登録されています" in html
     assert "未確定の処理" in html
+
+
+@pytest.mark.parametrize("app_config", [{"KURONEKO_SANDBOX_URL": "http://127.0.0.1:9"}])
+def test_connection_test_unreachable(app, client, db, app_config):
+    """Nothing listens on the discard port: the admin is told to check the network."""
+    response = post(client, "/settings", "/settings/test")
+    assert "ヤマトに接続できませんでした" in text(response)
+
+
+def test_settings_page_without_delivery_hook(app, client, db, monkeypatch):
+    monkeypatch.delitem(simple_shop.kuroneko._hooks, "delivery_methods_loader")
+    html = page(client, "/settings")
+    assert "@kuroneko.delivery_methods_loader が登録されていません。" in html
+    assert "未登録: @kuroneko.delivery_methods_loader" in html

@@ -57,9 +57,10 @@ def jst(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     return moment.astimezone(JST).strftime(fmt)
 
 
-def int_arg(value: Any, default: int = 1) -> int:
+def int_arg(value: Any, default: int = 1, maximum: int = 100_000) -> int:
+    """A page number from the query string: bad or absurd values never reach the database."""
     try:
-        return max(1, int(value))
+        return min(max(1, int(value)), maximum)
     except (TypeError, ValueError):
         return default
 
