@@ -31,7 +31,7 @@ def buttons(html: str) -> list[str]:
 
 
 def fresh(db, payment_id):
-    db.session.expire_all()
+    db.session.rollback()      # end this session's snapshot (REPEATABLE READ on MariaDB)
     return service.get_payment(payment_id)
 
 
@@ -171,3 +171,35 @@ def test_password_never_in_payment_pages(app, client, db, kuroneko, shop, simula
     post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/cancel")
     for path in ("/payments", f"/payments/{payment.id}", "/errors", "/settings"):
         assert "testpass" not in page(client, path)
+
+
+def test_two_admins_cancel_at_the_same_moment(app, db, kuroneko, shop, simulator, monkeypatch):
+    """Both press 「取消」 together: Yamato is asked once, the other admin gets the refusal."""
+    import threading
+
+    from service_support import CallCounter
+    _, payment = authorized(kuroneko, shop)
+    calls = CallCounter(simulator, monkeypatch)
+    clients = [app.test_client(), app.test_client()]
+    tokens = [re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                        page(c, f"/payments/{payment.id}")).group(1) for c in clients]
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def press(i):
+        barrier.wait()
+        response = clients[i].post(f"{PREFIX}/payments/{payment.id}/cancel",
+                                   data={"csrf_token": tokens[i]}, follow_redirects=True)
+        results[i] = (response.status_code, text(response))
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [r[0] for r in results] == [200, 200]
+    done = [r for r in results if "「取消」を行いました。" in r[1]]
+    refused = [r for r in results if "「取消」できませんでした" in r[1]]
+    assert len(done) == 1 and len(refused) == 1
+    assert calls["KAACL0010"] == 1
+    assert fresh(db, payment.id).status == "cancelled"
