@@ -146,7 +146,7 @@ def test_settings_page_lists_delivery_methods_and_saves(app, client, db, app_con
     response = post(client, "/settings", "/settings", {
         **settings_form(merchant_code="11111111111", password=SECRET, environment="test",
                         smartphone_enabled="1", ship_within_days="7", fee_mode="tiered"),
-        "yamato_delivery_method_ids": [str(ids[0]), str(ids[1])],
+        "yamato_delivery_method_ids": [str(ids[0]), str(ids[1]), "999"],   # 999: not the shop's
         "tier_up_to": ["10000", "30000", "", ""], "tier_fee": ["200", "300", "400", ""]})
     assert response.status_code == 200 and "設定を保存しました" in text(response)
     current = effective_settings()
@@ -247,7 +247,11 @@ def test_connection_test_unreachable(app, client, db, app_config):
 
 
 def test_settings_page_without_delivery_hook(app, client, db, monkeypatch):
+    save_settings({"yamato_delivery_method_ids": ["1"]})
     monkeypatch.delitem(simple_shop.kuroneko._hooks, "delivery_methods_loader")
     html = page(client, "/settings")
     assert "@kuroneko.delivery_methods_loader が登録されていません。" in html
     assert "未登録: @kuroneko.delivery_methods_loader" in html
+    post(client, "/settings", "/settings", settings_form(ship_within_days="8"))
+    assert stored_values()["ship_within_days"] == 8
+    assert stored_values()["yamato_delivery_method_ids"] == ["1"]     # left alone

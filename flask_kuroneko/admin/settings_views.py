@@ -64,11 +64,17 @@ def _submitted_tiers() -> tuple[list[list[Any]], list[tuple[str, str]]]:
     return tiers, [r for r in rows if r[0] or r[1]] + [("", "")] * EMPTY_TIER_ROWS
 
 
-def _changes(form: SettingsForm, locked: frozenset[str], tiers: list) -> dict[str, Any]:
+def _changes(form: SettingsForm, locked: frozenset[str], tiers: list,
+             delivery_ids: list[str] | None) -> dict[str, Any]:
+    """The submitted values of the fields the admin may change. ``delivery_ids`` None: the
+    host's delivery methods could not be listed, so the stored ticks are left alone."""
     raw: dict[str, Any] = {name: getattr(form, name).data for name in TEXT_FIELDS}
     for name in BOOL_FIELDS:
         raw[name] = getattr(form, name).data == "1"
-    raw["yamato_delivery_method_ids"] = request.form.getlist("yamato_delivery_method_ids")
+    if delivery_ids is not None:
+        # only methods the shop offers (a crafted or stale id is dropped, not stored)
+        raw["yamato_delivery_method_ids"] = [
+            i for i in request.form.getlist("yamato_delivery_method_ids") if i in delivery_ids]
     raw["fee_tiers"] = tiers
     raw["password"] = raw["password"] or None
     return {name: value for name, value in raw.items() if name not in locked}
@@ -102,7 +108,8 @@ def settings_page():
         if not form.validate():
             return common.csrf_refused()
         tiers, tier_rows = _submitted_tiers()
-        changes = _changes(form, current.locked, tiers)
+        changes = _changes(form, current.locked, tiers,
+                           None if delivery_problem else [str(i) for i, _ in choices])
         problems = _validate(changes)
         if not problems:
             try:
