@@ -46,19 +46,22 @@ def _guard(app: Flask, operation: str, payment: Any, fn, *args: Any, **kwargs: A
 
 def _report(payment: Any, operation: str, exc: Exception) -> None:
     """Error log + payment_error for an unexpected failure (after discarding our half-work)."""
+    _record(payment, operation, "internal",
+            f"「{operation}」の自動処理でエラーが発生しました（{type(exc).__name__}）。")
+
+
+def _record(payment: Any, operation: str, code: str, message: str) -> None:
+    """A reaction that could not do its work: 決済エラーログ + payment_error, committed."""
     state = service._state()
     session = state.db.session
     try:
         if not session.is_active:      # a failed flush: nothing of this transaction can stay
             session.rollback()
-        message = f"「{operation}」の自動処理でエラーが発生しました（{type(exc).__name__}）。"
         history.log_error(session, state.models, message=message,
                           order_no=getattr(payment, "order_no", None),
-                          kind=getattr(payment, "kind", None), operation=operation,
-                          code="internal")
+                          kind=getattr(payment, "kind", None), operation=operation, code=code)
         session.commit()
-        service._send("payment_error", payment, operation=operation, code="internal",
-                      message=message)
+        service._send("payment_error", payment, operation=operation, code=code, message=message)
     except Exception:
         logger.exception("kuroneko: could not record the failed reaction %s", operation)
 
@@ -68,6 +71,12 @@ def _ship(app: Flask, data: Any, payment: Any) -> None:
     if payment.status == S.AUTHORIZED.value:
         _guard(app, "capture", payment, service.capture, payment.id, carrier=data.carrier,
                tracking_no=data.tracking_no, actor="order")
+    elif payment.status in (S.PENDING.value, S.UNDER_REVIEW.value, S.AWAITING_SMS.value):
+        # Shipped before the credit decision: nothing can be captured yet, and nobody would
+        # notice later — say so where the admin looks (決済エラーログ) and to the host.
+        _record(payment, "capture", "capture_rule",
+                f"決済状況が「{payment.status_label}」のため売上確定できません。与信になった後、"
+                "決済の画面で「売上確定」を行ってください。")
     elif (payment.status == S.CAPTURED.value and data.tracking_no
           and data.tracking_no.replace("-", "").strip() != (payment.tracking_no or "")
           and service._is_yamato(data.carrier) == (payment.process_div == 0)):

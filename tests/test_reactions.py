@@ -163,3 +163,24 @@ def test_other_apps_signals_are_not_ours(app, kuroneko, shop, calls):
     order, pid = paid_order(kuroneko, shop, carrier=YAMATO, tracking_no=SLIP1)
     signals.order_status_changed.send(Flask("other"), order=order, old="新規受付", new=SHIPPED)
     assert service.get_payment(pid).status == "authorized" and calls["KAASL0010"] == 0
+
+
+def test_shipped_before_the_credit_decision_is_recorded(app, kuroneko, shop, calls):
+    """The shop ships while Yamato is still reviewing: no capture is possible, the admin is told
+    (error log + payment_error) instead of the order silently never reaching 売上確定."""
+    errors = []
+    signals.payment_error.connect(lambda s, **kw: errors.append(kw), sender=app, weak=False)
+    order, outcome = place(kuroneko, shop["invoice"], carrier=YAMATO, tracking_no=SLIP1,
+                           delivery_method_id=shop["yamato_delivery"],
+                           billing=dict(simple_shop.DEFAULT_BILLING, phone="03-1234-9993"))
+    assert outcome.kind == "under_review"
+    try:
+        set_status(app, order, SHIPPED)
+    finally:
+        signals.payment_error.receivers.clear()
+    assert saved_status(order.id) == SHIPPED
+    assert service.get_payment(outcome.payment.id).status == "under_review"
+    log = rows(models().ErrorLog)[-1]
+    assert (log.code, log.order_no) == ("capture_rule", outcome.payment.order_no)
+    assert "審査中" in log.message and "売上確定" in log.message
+    assert errors and errors[-1]["operation"] == "capture" and calls["KAASL0010"] == 0
