@@ -171,3 +171,43 @@ def test_timeouts_on_authorize_capture_cancel_end_consistent_after_the_cli_sweep
     assert {p.id: p.status for p in rows(P)} == statuses
     assert {t["orderNo"]: (t["status"], len(t["history"]))
             for t in simulator.transactions(MERCHANT)} == snapshot
+
+
+def test_two_sweep_processes_at_once_settle_each_operation_once(web, database_url):
+    """`flask kuroneko sweep` on two machines at the same moment: every journaled operation is
+    claimed by one of them; each cancel is resent once, never twice."""
+    app, state_file = web
+    kuroneko = simple_shop.kuroneko
+    simulator = kuroneko.simulator
+    invoice, _ = rules.ensure_default_methods()
+    pids = []
+    for _ in range(6):
+        _, outcome = place(kuroneko, invoice.id)
+        simulator.inject_fault("refuse", operation="KAACL0010")     # never reached Yamato
+        with pytest.raises(OperationPending):
+            service.cancel(outcome.payment.id)
+        pids.append(outcome.payment.id)
+    simple_shop.db.session.rollback()
+    errors_before = len(rows(models().ErrorLog))
+    time_passes()
+    simple_shop.db.session.remove()
+
+    target = (f"hosts.simple_shop:create_app({database_url!r}, "
+              f"KURONEKO_SANDBOX_STATE={state_file!r})")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(TESTS), str(TESTS.parent), os.environ.get("PYTHONPATH")])))
+    workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", target, "kuroneko",
+                                 "sweep"], cwd=TESTS.parent, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=120) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
+    settled = [int(out.split("operations_settled=")[1].split(",")[0]) for out, _ in outputs]
+    assert sum(settled) == 6, outputs
+
+    simple_shop.db.session.expire_all()
+    for pid in pids:
+        p = service.get_payment(pid)
+        assert p.status == "cancelled"
+        assert yamato_events(simulator, p.order_no)["cancelled"] == 1
+    assert [o.state for o in rows(models().Operation) if o.operation == "cancel"] == ["done"] * 6
+    assert len(rows(models().ErrorLog)) == errors_before          # no refused second cancel
