@@ -187,3 +187,34 @@ def test_delete_selected_or_all_and_token_required(app, client, db, kuroneko, sh
     assert "削除するログを選んでください。" in text(response)
     post(client, "/prepayment", "/prepayment/delete", {"all": "1"})
     assert logs(kuroneko, db) == []
+
+
+def test_two_admins_restore_at_the_same_moment(app, db, kuroneko, shop):
+    import threading
+
+    from test_admin_support import csrf_token
+    order, _ = place(kuroneko, shop["invoice"], delivery_method_id=shop["yamato_delivery"])
+    lose_order(db, order.id)
+    log = logs(kuroneko, db)[0]
+    db.session.rollback()
+    clients = [app.test_client(), app.test_client()]
+    tokens = [csrf_token(page(c, f"/prepayment/{log.id}")) for c in clients]
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def press(i):
+        barrier.wait()
+        response = clients[i].post(f"{PREFIX}/prepayment/{log.id}/restore",
+                                   data={"csrf_token": tokens[i], "placed_at": "log"},
+                                   follow_redirects=True)
+        results[i] = text(response)
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sum("受注データを登録しました" in r for r in results) == 1
+    assert sum("受注データを登録できません" in r for r in results) == 1
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(simple_shop.ShopOrder)) == 1

@@ -4,7 +4,8 @@
 「受注データ登録」 is for the case Yamato has a transaction but the shop lost the order: it
 calls the host's ``order_restorer`` with the snapshot and the chosen order date, links the
 log (and the payment of that リンクキー, if any) to the new order and commits. It is refused
-when an order already exists for the log, so pressing it twice never creates two orders.
+when an order already exists for the log, so pressing it twice never creates two orders; two
+admins pressing it at once are serialised by a conditional UPDATE (the claim) on the log row.
 """
 from __future__ import annotations
 
@@ -85,16 +86,21 @@ def restore(log_id: int):
         return common.csrf_refused()
     st = common.state()
     session, models = st.db.session, st.models
-    row = session.execute(sa.select(models.PrepaymentLog).where(models.PrepaymentLog.id == log_id)
-                          .with_for_update()).scalar_one_or_none()
+    row = session.get(models.PrepaymentLog, log_id)
     if row is None:
         abort(404)
     back = redirect(url_for(".prepayment_detail", log_id=log_id))
     if not st.settings().prepayment_log_enabled:
         common.error("「決済直前ログより受注データ再作成」を利用しない設定のため、受注データを登録できません。")
         return back
-    existing = existing_order_id(row)
+    L = models.PrepaymentLog
+    claimed = session.execute(
+        sa.update(L).where(L.id == log_id, L.restored_order_id.is_(None), L.restored_at.is_(None))
+        .values(restored_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    existing = existing_order_id(row) if claimed else (row.restored_order_id or "登録処理中")
     if existing is not None:
+        # claimed == 0: another admin registered it (or is doing so) at this very moment
+        session.rollback()
         common.error(f"このログの受注（{existing}）は既に存在するため、受注データを登録できません。")
         return back
     # Naive UTC in our tables; the host gets the shop's (Japan) wall-clock time, like its orders.
