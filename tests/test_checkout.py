@@ -452,3 +452,47 @@ def test_window_over_cancels_at_yamato_what_yamato_approved_meanwhile(driver, sh
     assert latest(shop).status == "declined" and orders(shop)[0].status == "キャンセル"
     assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 2
     assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
+
+
+def test_resend_sent_twice_lands_on_the_new_code_page(driver, shop, simulator):
+    """「再送信」 sent twice (double tap, or a reload while Yamato answers): the browser keeps
+    the second response, whose session only knows the old attempt. It must lead to the new
+    attempt's page (bound to this browser), not to a payment error for the superseded one."""
+    import threading
+    import time
+    sms_url = start_sms(driver)
+    first = latest(shop)
+    simulator.advance(181)
+    form = driver.sms_form(sms_url)
+    cookie = driver.client.get_cookie("session").value
+    simulator.inject_fault("latency", operation="KAARA0010", seconds=1.0)
+
+    def first_tap():            # its response (and its cookie) never reach the browser
+        lost = shop.test_client()
+        lost.set_cookie("session", cookie)
+        lost.post(sms_url + "/resend", data=form)
+
+    thread = threading.Thread(target=first_tap)
+    thread.start()
+    time.sleep(0.3)
+    response = driver.client.post(sms_url + "/resend", data=form)
+    thread.join()
+    simulator.clear_faults()
+    old, new = payments(shop)
+    assert old.id == first.id and old.status == "declined" and new.replaces_id == old.id
+    assert new.status == "awaiting_sms"
+    seen = [response.location]
+    while response.status_code == 302 and len(seen) < 6:
+        response = driver.get(response.location)
+        seen.append(response.location)
+    assert not any("/payment-error/" in (url or "") for url in seen), seen
+    assert seen[0].endswith("/kuroneko/sms/" + new.checkout_token)
+    response = driver.get(sms_url)                              # the old page follows too
+    assert response.status_code == 302 and response.location.endswith(new.checkout_token)
+    new_url = response.location
+    assert "4桁の認証番号" in text(driver.get(new_url))
+    assert ShopDriver(shop.test_client()).client.get(new_url).status_code == 404
+    response = driver.enter_sms_code(new_url, code_of(simulator, new))
+    assert "/checkout/complete/" in response.location
+    assert latest(shop).status == "authorized" and len(payments(shop)) == 2
+    assert [m.kind for m in mails(shop)] == ["confirmation"]

@@ -76,7 +76,32 @@ def _payment_or_404(token: str):
         state.models.Payment.checkout_token == token))
     if payment is None:
         abort(404)
+    latest = _replacing_attempt(payment)
+    if latest is not payment:
+        # A new code was sent under a new リンクキー. A second tap on 「再送信」 (or a reload
+        # while Yamato answered) leaves the browser with the session of before the first
+        # answer, bound to the old attempt only: the attempt that replaced it is the same
+        # checkout, so it is bound too and the customer goes on there.
+        binding.bind_token(latest.checkout_token)
+        abort(redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=latest.checkout_token)))
     return payment
+
+
+def _replacing_attempt(payment):
+    """The newest SMS attempt replacing ``payment`` (restart_sms), or ``payment`` itself."""
+    state = _state()
+    Payment = state.models.Payment
+    current, seen = payment, {payment.id}
+    while current.status == PaymentStatus.DECLINED.value:   # superseded attempts are declined
+        following = state.db.session.scalar(
+            sa.select(Payment).where(Payment.replaces_id == current.id,
+                                     Payment.checkout_token.is_not(None))
+            .order_by(Payment.id).limit(1))
+        if following is None or following.id in seen:
+            break
+        seen.add(following.id)
+        current = following
+    return current
 
 
 def _first_attempt(payment):
