@@ -276,14 +276,17 @@ LIVE = (S.AUTHORIZED.value, S.CAPTURED.value, S.PENDING.value, S.UNDER_REVIEW.va
         S.AWAITING_SMS.value)
 
 
-def current_payment(host_order_id: Any) -> Any | None:
+def current_payment(host_order_id: Any, *, lock: bool = False) -> Any | None:
     """The payment that stands for the host order now: the newest 与信/売上確定 one (a
     replacement awaiting its re-authorization does not take over before it is approved), else
-    the newest one still in progress, else the newest."""
+    the newest one still in progress, else the newest. ``lock``: a locking read (latest
+    committed rows even under MariaDB's REPEATABLE READ), rows locked until the commit."""
     models, session = _state().models, _state().db.session
     P = models.Payment
-    rows = list(session.scalars(sa.select(P).where(P.host_order_id == str(host_order_id))
-                                .order_by(P.id)))
+    query = sa.select(P).where(P.host_order_id == str(host_order_id)).order_by(P.id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    rows = list(session.scalars(query))
     settled = [p for p in rows if p.status in (S.AUTHORIZED.value, S.CAPTURED.value)]
     if settled:
         return settled[-1]
@@ -526,17 +529,36 @@ def authorize(order: Any, method_id: int, form_data: Mapping[str, Any] | None = 
             method.kind == PaymentKind.SMARTPHONE.value and not settings.smartphone_enabled):
         raise InvalidTransition("選択された支払方法は現在ご利用いただけません。", operation="authorize")
     order_data = state.describe(order)
-    existing = current_payment(order_data.order_id)
-    if existing is not None and existing.status in LIVE:
-        logger.info("kuroneko: order %s already has payment %s (%s); not authorizing twice",
-                    order_data.order_id, existing.order_no, existing.status)
-        return _outcome(existing)
     sms_phone = None
     if method.kind == PaymentKind.SMARTPHONE.value:
         sms_phone = str((form_data or {}).get(SMS_PHONE_FIELD) or "")
-    payment, message = _start_attempt(order_data, method_id=method.id, kind=method.kind,
-                                      sms_phone=sms_phone, actor="customer")
+    with _checkout_lock(session, models, order_data.order_id):
+        existing = current_payment(order_data.order_id, lock=True)
+        if existing is not None and existing.status in LIVE:
+            logger.info("kuroneko: order %s already has payment %s (%s); not authorizing twice",
+                        order_data.order_id, existing.order_no, existing.status)
+            return _outcome(existing)
+        attempt = _prepare_attempt(order_data, method_id=method.id, kind=method.kind,
+                                   sms_phone=sms_phone, actor="customer")
+        session.commit()     # order + pending payment + journal; ends the checkout lock
+    payment, message = _send_attempt(attempt, actor="customer")
     return _outcome(payment, message)
+
+
+@contextmanager
+def _checkout_lock(session: Any, models: Any, host_order_id: Any):
+    """Serialise "does this order have a live payment? else create one" across requests, so a
+    double click (two start_payment of one order at once) sends one KAARA0010. PostgreSQL and
+    MariaDB: the payment-method rows, locked in id order until the caller's commit (a short
+    critical section: no Yamato call inside). SQLite: a process-local lock per order."""
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        with _STRIPES[hash((str(bind.url), "order", str(host_order_id))) % len(_STRIPES)]:
+            yield
+        return
+    session.execute(sa.select(models.PaymentMethod.id).order_by(models.PaymentMethod.id)
+                    .with_for_update()).all()
+    yield
 
 
 # --------------------------------------------------------------------------- resolution

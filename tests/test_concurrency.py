@@ -162,3 +162,23 @@ def test_concurrent_amount_increase_reauthorizes_once(app, kuroneko, shop, simul
     live = [p for p in payments if p.status in (S.AUTHORIZED.value, S.CAPTURED.value)]
     assert [p.amount for p in live] == [4500] and live[0].replaces_id == pid
     assert service.get_payment(pid).status == "cancelled"
+
+
+def test_double_click_on_one_order_authorizes_once(app, kuroneko, shop, simulator, calls):
+    """start_payment of one (committed) host order from several requests at once — a double
+    click on a host's 「支払う」 button: one KAARA0010, the other clicks see that payment."""
+    order = simple_shop.make_order()
+    simple_shop.db.session.commit()
+    order_id = order.id
+    simulator.inject_fault("latency", operation="KAARA0010", seconds=0.2, times=None)
+
+    def click():
+        again = simple_shop.db.session.get(simple_shop.ShopOrder, order_id)
+        return kuroneko.start_payment(again, shop["invoice"])
+
+    results = race(app, click)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert calls["KAARA0010"] == 1
+    [payment] = rows(models().Payment, host_order_id=str(order_id))
+    assert {r.payment.id for r in results} == {payment.id}
+    assert len(simulator.transactions("12345678901")) == 1
