@@ -104,12 +104,24 @@ def validate(app: Flask) -> None:
         value = app.config[PREFIX + key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive integer.")
+    statuses: dict[str, set[str]] = {}
     for key in ("SHIPPED_STATUSES", "CANCELLED_STATUSES"):
         value = app.config[PREFIX + key]
-        if isinstance(value, str) or not all(isinstance(s, str) for s in value):
+        if isinstance(value, str):
             raise ConfigurationError(
                 f"KURONEKO_{key} must be a list or tuple of the host's status names, "
                 f"e.g. ({value!r},) — not a single string.")
+        if not isinstance(value, (list, tuple, set, frozenset)) or not all(
+                isinstance(s, str) for s in value):
+            raise ConfigurationError(
+                f"KURONEKO_{key} must be a list or tuple of the host's status names (str), "
+                "e.g. (\"発送済み\",); use () when no status should trigger it.")
+        statuses[key] = set(value)
+    both = statuses["SHIPPED_STATUSES"] & statuses["CANCELLED_STATUSES"]
+    if both:
+        raise ConfigurationError(
+            f"{', '.join(sorted(both))} is listed in both KURONEKO_SHIPPED_STATUSES and "
+            "KURONEKO_CANCELLED_STATUSES: a status means shipped or cancelled, remove it from one.")
     for key in ("ADMIN_URL_PREFIX", "CHECKOUT_URL_PREFIX"):
         value = app.config[PREFIX + key]
         if not isinstance(value, str) or not value.startswith("/"):

@@ -158,7 +158,7 @@ def test_concurrent_amount_increase_reauthorizes_once(app, kuroneko, shop, simul
     ok, refused, others = split(race(app, lambda: service.change_amount(pid)))
     assert others == [] and len(ok) == 1 and len(refused) == THREADS - 1
     assert calls["KAAKK0010"] == 1 and calls["KAARA0010"] == 1
-    payments = rows(models().Payment, host_order_id=order.id and str(order.id))
+    payments = rows(models().Payment, host_order_id=str(order.id))
     live = [p for p in payments if p.status in (S.AUTHORIZED.value, S.CAPTURED.value)]
     assert [p.amount for p in live] == [4500] and live[0].replaces_id == pid
     assert service.get_payment(pid).status == "cancelled"
