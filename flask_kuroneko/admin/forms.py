@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, session
-from wtforms import Form, PasswordField, StringField, TextAreaField
-from wtforms.csrf.session import SessionCSRF
+from wtforms import PasswordField, StringField, TextAreaField
 
 from ..codes import ReissueReason
+from ..forms import SessionCsrfForm
 
 MSG_CSRF = "画面の有効期限が切れたか、不正な送信です。画面を再読み込みしてからやり直してください。"
 USE_CHOICES = [("1", "利用する"), ("0", "利用しない")]
@@ -25,26 +24,11 @@ REISSUE_CHOICES = [(str(int(r)), r.label) for r in ReissueReason]
 PLACED_AT_CHOICES = [("log", "ログの登録日"), ("now", "現在日時")]
 
 
-class AdminForm(Form):
+class AdminForm(SessionCsrfForm):
     """Base of every admin form: a session-bound CSRF token, valid for two hours."""
 
-    class Meta:
-        csrf = True
-        csrf_class = SessionCSRF
+    class Meta:  # WTForms merges this with SessionCsrfForm.Meta
         csrf_time_limit = timedelta(hours=2)
-
-        @property
-        def csrf_secret(self) -> bytes:
-            secret = current_app.config.get("SECRET_KEY") or ""
-            return secret.encode() if isinstance(secret, str) else secret
-
-        @property
-        def csrf_context(self):
-            return session
-
-    @property
-    def csrf_failed(self) -> bool:
-        return bool(self.csrf_token.errors)
 
 
 class ButtonForm(AdminForm):

@@ -1,31 +1,16 @@
 """Forms of the customer pages: WTForms session CSRF (no Flask-WTF dependency)."""
 from __future__ import annotations
 
-from flask import current_app, session
-from wtforms import Form, StringField
-from wtforms.csrf.session import SessionCSRF
+from wtforms import StringField
 from wtforms.validators import InputRequired, Regexp
+
+from ..forms import SessionCsrfForm
 
 MSG_EXPIRED = "画面の有効期限が切れました。もう一度お試しください。"
 
 
-class CheckoutForm(Form):
-    class Meta:
-        csrf = True
-        csrf_class = SessionCSRF
-
-        @property
-        def csrf_secret(self) -> bytes:
-            secret = current_app.config.get("SECRET_KEY") or ""
-            return secret.encode() if isinstance(secret, str) else secret
-
-        @property
-        def csrf_context(self):
-            return session
-
-    @property
-    def csrf_failed(self) -> bool:
-        return bool(self.csrf_token.errors)
+class CheckoutForm(SessionCsrfForm):
+    """Base of the customer pages' forms (WTForms' default 30-minute token)."""
 
 
 def _to_halfwidth_digits(value: str | None) -> str:
