@@ -7,79 +7,10 @@ test-artifacts/.
 """
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
-
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-SANDBOX_MERCHANT = "12345678901"
+from browser_support import SANDBOX_MERCHANT, payments, shot
 
 pytestmark = pytest.mark.browser
-
-
-def _require_browser() -> None:
-    missing = None
-    if not Path(CHROMIUM).exists():
-        missing = f"{CHROMIUM} is not installed (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "the playwright package is not installed (pip install -e '.[test]')"
-    if missing:
-        if os.environ.get("KURONEKO_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser test required (KURONEKO_REQUIRE_BROWSER=1) but {missing}")
-        pytest.skip(f"real-browser test skipped: {missing}")
-
-
-@pytest.fixture
-def live_shop(database_url, simulator):
-    """The example shop on a real socket (werkzeug make_server in a thread)."""
-    _require_browser()
-    from werkzeug.serving import make_server
-
-    from example_shop import create_app, db
-    app = create_app({"SECRET_KEY": "browser-test", "SQLALCHEMY_DATABASE_URI": database_url,
-                      "SHOP_SIMULATOR": simulator})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
-
-
-@pytest.fixture
-def page():
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
-
-
-def _shot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def _to_confirmation(page, base: str, method: str, **extra: str) -> None:
@@ -104,15 +35,6 @@ def _to_confirmation(page, base: str, method: str, **extra: str) -> None:
     page.wait_for_selector("#place-order")
 
 
-def _payments(app):
-    from example_shop.extensions import db, kuroneko
-    with app.app_context():
-        Payment = kuroneko.models.Payment
-        rows = db.session.scalars(db.select(Payment).order_by(Payment.id)).all()
-        db.session.expunge_all()
-        return rows
-
-
 def test_invoice_purchase_in_a_real_browser(live_shop, page):
     app, base = live_shop
     _to_confirmation(page, base, "invoice")
@@ -120,8 +42,8 @@ def test_invoice_purchase_in_a_real_browser(live_shop, page):
     page.get_by_role("button", name="上記内容で注文する").click()
     page.wait_for_selector("#order-number")
     assert "ご注文ありがとうございました" in page.content()
-    _shot(page, "invoice-complete.png")
-    [payment] = _payments(app)
+    shot(page, "invoice-complete.png")
+    [payment] = payments(app)
     assert payment.status == "authorized" and payment.order_no in page.content()
 
 
@@ -131,21 +53,21 @@ def test_smartphone_purchase_wrong_then_right_code_in_a_real_browser(live_shop, 
     page.get_by_role("button", name="上記内容で注文する").click()
     page.wait_for_selector("#kuroneko-sms")
     assert "4桁の認証番号" in page.content()
-    _shot(page, "sms-page.png")
+    shot(page, "sms-page.png")
 
     page.fill("#code", "0000")
     page.get_by_role("button", name="認証する").click()
     page.wait_for_selector("#sms-message")
     assert "残り" in page.inner_text("#sms-message")
-    _shot(page, "sms-page-wrong-code.png")
+    shot(page, "sms-page-wrong-code.png")
 
-    [payment] = _payments(app)
+    [payment] = payments(app)
     code = simulator.sms_code(SANDBOX_MERCHANT, payment.order_no)
     assert code in page.inner_text("#sandbox-hint")          # the demo user can read it
     page.fill("#code", code)
     page.get_by_role("button", name="認証する").click()
     page.wait_for_selector("#order-number")
     assert "ご注文ありがとうございました" in page.content()
-    _shot(page, "smartphone-complete.png")
-    [payment] = _payments(app)
+    shot(page, "smartphone-complete.png")
+    [payment] = payments(app)
     assert payment.status == "authorized"
