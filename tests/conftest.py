@@ -130,3 +130,38 @@ def kuroneko(db):
     """The host's Kuroneko object (hooks registered), used inside an app context."""
     from hosts import simple_shop
     return simple_shop.kuroneko
+
+
+# --------------------------------------------------------------------------- service tests
+# Shared by the service, sms, timeout, sweep, reaction and concurrency tests (a module may
+# override any of them with its own fixture of the same name).
+
+
+@pytest.fixture
+def shop(kuroneko):
+    """The test host set up for payments: methods, delivery methods, settings."""
+    from service_support import setup_shop
+    return setup_shop()
+
+
+@pytest.fixture
+def calls(simulator, monkeypatch):
+    """Counts the Yamato calls the sandbox receives, per operation."""
+    from service_support import CallCounter
+    return CallCounter(simulator, monkeypatch)
+
+
+@pytest.fixture
+def received(app):
+    """Outbound signals received during the test: list of (name, kwargs)."""
+    from flask_kuroneko import signals
+    got = []
+    handlers = []
+    for sig in signals.OUTBOUND:
+        def handler(sender, _name=sig.name, **kw):
+            got.append((_name.split(".")[-1], kw))
+        sig.connect(handler, sender=app, weak=False)
+        handlers.append((sig, handler))
+    yield got
+    for sig, handler in handlers:
+        sig.disconnect(handler, sender=app)

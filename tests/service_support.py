@@ -89,3 +89,8 @@ def rows(model, **where):
 def models():
     from flask_kuroneko.extension import current_state
     return current_state().models
+
+
+def names(received: list) -> list[str]:
+    """The names of the outbound signals caught by the ``received`` fixture, in order."""
+    return [n for n, _ in received]

@@ -12,20 +12,10 @@ from flask_kuroneko import service
 from flask_kuroneko.errors import InvalidTransition, OperationPending
 from flask_kuroneko.models import utcnow
 from hosts import simple_shop
-from service_support import SLIP1, YAMATO, CallCounter, models, place, rows, setup_shop, tx
+from service_support import SLIP1, YAMATO, models, place, rows, tx
 
 pytestmark = pytest.mark.slow
 THREADS = 4
-
-
-@pytest.fixture
-def shop(kuroneko):
-    return setup_shop()
-
-
-@pytest.fixture
-def calls(simulator, monkeypatch):
-    return CallCounter(simulator, monkeypatch)
 
 
 def race(app, work, n=THREADS, *, end_transaction=True):

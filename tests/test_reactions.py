@@ -2,24 +2,11 @@
 simple_shop host: its save always goes through; the payment follows per M16/M18."""
 from __future__ import annotations
 
-import pytest
-
 from flask_kuroneko import service, signals
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
 from hosts.simple_shop import CANCELLED, SHIPPED, set_status
-from service_support import (MERCHANT, OTHER, SLIP1, SLIP2, YAMATO, CallCounter, models, place,
-                             rows, setup_shop, tx)
-
-
-@pytest.fixture
-def shop(kuroneko):
-    return setup_shop()
-
-
-@pytest.fixture
-def calls(simulator, monkeypatch):
-    return CallCounter(simulator, monkeypatch)
+from service_support import MERCHANT, OTHER, SLIP1, SLIP2, YAMATO, models, place, rows, tx
 
 
 def paid_order(kuroneko, shop, **fields):

@@ -8,37 +8,8 @@ from flask_kuroneko import service, signals
 from flask_kuroneko.errors import ApiError, CaptureRefused, InvalidTransition
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
-from service_support import (MERCHANT, OTHER, SLIP1, SLIP2, YAMATO, CallCounter, models, place,
-                             rows, setup_shop, tx)
-
-
-@pytest.fixture
-def shop(kuroneko):
-    return setup_shop()
-
-
-@pytest.fixture
-def calls(simulator, monkeypatch):
-    return CallCounter(simulator, monkeypatch)
-
-
-@pytest.fixture
-def received(app):
-    """Outbound signals received during the test: list of (name, kwargs)."""
-    got = []
-    handlers = []
-    for sig in signals.OUTBOUND:
-        def handler(sender, _name=sig.name, **kw):
-            got.append((_name.split(".")[-1], kw))
-        sig.connect(handler, sender=app, weak=False)
-        handlers.append((sig, handler))
-    yield got
-    for sig, handler in handlers:
-        sig.disconnect(handler, sender=app)
-
-
-def names(received):
-    return [n for n, _ in received]
+from service_support import (MERCHANT, OTHER, SLIP1, SLIP2, YAMATO, models, names, place,
+                             rows, tx)
 
 
 def authorized(kuroneko, shop, **fields):

@@ -9,21 +9,9 @@ import pytest
 from flask_kuroneko import service
 from flask_kuroneko.errors import InvalidTransition
 from flask_kuroneko.models import utcnow
-from hosts import simple_shop
-from service_support import MERCHANT, CallCounter, models, place, rows, setup_shop, tx
-from test_service import names, received  # noqa: F401  (fixture)
+from service_support import MERCHANT, models, names, place, rows, tx
 
 MOBILE = "090-1234-5678"
-
-
-@pytest.fixture
-def shop(kuroneko):
-    return setup_shop()
-
-
-@pytest.fixture
-def calls(simulator, monkeypatch):
-    return CallCounter(simulator, monkeypatch)
 
 
 def start(kuroneko, shop, mobile=MOBILE):

@@ -11,21 +11,10 @@ from flask_kuroneko import service
 from flask_kuroneko.errors import InvalidTransition, OperationPending
 from flask_kuroneko.models import utcnow
 from hosts import simple_shop
-from service_support import (MERCHANT, SLIP1, SLIP2, YAMATO, CallCounter, models, place, rows,
-                             setup_shop, tx)
-from test_service import authorized, names, received  # noqa: F401  (fixture)
+from service_support import MERCHANT, SLIP1, SLIP2, YAMATO, models, names, place, rows, tx
+from test_service import authorized
 
 LATER = timedelta(minutes=2)      # past the grace before an unanswered KAARA0010 is looked up
-
-
-@pytest.fixture
-def shop(kuroneko):
-    return setup_shop()
-
-
-@pytest.fixture
-def calls(simulator, monkeypatch):
-    return CallCounter(simulator, monkeypatch)
 
 
 def sweep_later(minutes: float = 2):

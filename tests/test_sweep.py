@@ -10,17 +10,7 @@ from flask_kuroneko import journal, service
 from flask_kuroneko.models import utcnow
 from flask_kuroneko.sweep import SweepReport, settle_operation
 from hosts import simple_shop
-from service_support import MERCHANT, SLIP1, YAMATO, CallCounter, models, place, rows, setup_shop, tx
-
-
-@pytest.fixture
-def shop(kuroneko):
-    return setup_shop()
-
-
-@pytest.fixture
-def calls(simulator, monkeypatch):
-    return CallCounter(simulator, monkeypatch)
+from service_support import MERCHANT, SLIP1, YAMATO, models, place, rows
 
 
 def authorized(kuroneko, shop, **fields):
