@@ -7,7 +7,7 @@ Skipped when /usr/bin/chromium is missing, unless KURONEKO_REQUIRE_BROWSER=1.
 from __future__ import annotations
 
 import pytest
-from browser_support import SANDBOX_MERCHANT, payments, shot
+from browser_support import SANDBOX_MERCHANT, payments, shot, to_confirmation
 
 pytestmark = pytest.mark.browser
 
@@ -19,21 +19,7 @@ def viewport() -> dict:
 
 
 def _buy_with_invoice(page, base: str) -> None:
-    page.goto(base + "/")
-    page.get_by_role("link", name="有田焼 マグカップ").click()
-    page.get_by_role("button", name="カートに入れる").click()
-    page.get_by_role("link", name="ご購入手続きへ").click()
-    page.fill("#name", "山田 太郎")
-    page.fill("#name_kana", "ヤマダ タロウ")
-    page.fill("#postal_code", "1000001")
-    page.select_option("#prefecture", "東京都")
-    page.fill("#address1", "千代田区千代田1-1")
-    page.fill("#phone", "0312345678")
-    page.fill("#email", "taro@example.com")
-    page.check("input[name=delivery_method][value=takkyubin]")
-    page.get_by_role("button", name="お支払方法の選択へ").click()
-    page.check("#method-invoice input[name=payment_method]")
-    page.get_by_role("button", name="ご注文内容の確認へ").click()
+    to_confirmation(page, base, "invoice")
     page.get_by_role("button", name="上記内容で注文する").click()
     page.wait_for_selector("#order-number")
 

@@ -8,36 +8,14 @@ test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browser_support import SANDBOX_MERCHANT, payments, shot
+from browser_support import SANDBOX_MERCHANT, payments, shot, to_confirmation
 
 pytestmark = pytest.mark.browser
 
 
-def _to_confirmation(page, base: str, method: str, **extra: str) -> None:
-    """Catalogue → product → cart → お客様情報 → お支払方法 → 確認."""
-    page.goto(base + "/")
-    page.get_by_role("link", name="有田焼 マグカップ").click()
-    page.get_by_role("button", name="カートに入れる").click()
-    page.get_by_role("link", name="ご購入手続きへ").click()
-    page.fill("#name", "山田 太郎")
-    page.fill("#name_kana", "ヤマダ タロウ")
-    page.fill("#postal_code", "1000001")
-    page.select_option("#prefecture", "東京都")
-    page.fill("#address1", "千代田区千代田1-1")
-    page.fill("#phone", "0312345678")
-    page.fill("#email", "taro@example.com")
-    page.check("input[name=delivery_method][value=takkyubin]")
-    page.get_by_role("button", name="お支払方法の選択へ").click()
-    page.check(f"#method-{method} input[name=payment_method]")
-    for selector, value in extra.items():
-        page.fill(f"#{selector}", value)
-    page.get_by_role("button", name="ご注文内容の確認へ").click()
-    page.wait_for_selector("#place-order")
-
-
 def test_invoice_purchase_in_a_real_browser(live_shop, page):
     app, base = live_shop
-    _to_confirmation(page, base, "invoice")
+    to_confirmation(page, base, "invoice")
     assert "クロネコ代金後払い" in page.inner_text("#payment-name")
     page.get_by_role("button", name="上記内容で注文する").click()
     page.wait_for_selector("#order-number")
@@ -49,7 +27,7 @@ def test_invoice_purchase_in_a_real_browser(live_shop, page):
 
 def test_smartphone_purchase_wrong_then_right_code_in_a_real_browser(live_shop, page, simulator):
     app, base = live_shop
-    _to_confirmation(page, base, "smartphone", sms_phone="09012345678")
+    to_confirmation(page, base, "smartphone", sms_phone="09012345678")
     page.get_by_role("button", name="上記内容で注文する").click()
     page.wait_for_selector("#kuroneko-sms")
     assert "4桁の認証番号" in page.content()
