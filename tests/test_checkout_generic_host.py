@@ -64,3 +64,18 @@ def test_generic_failure_page(app, client, sms_payment):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "決済エラー" in html and "SMS認証を中止したため" in html
+
+
+@pytest.mark.parametrize("app_config", [{"KURONEKO_SMARTPHONE": True,
+                                         "KURONEKO_CHECKOUT_SUCCESS_ENDPOINT": "shop.no_such_page"}])
+def test_misspelt_success_endpoint_shows_the_generic_page_not_a_500(app, client, simulator,
+                                                                     sms_payment, caplog):
+    url = sms_payment.redirect_url
+    with client.session_transaction() as sess:
+        sess[SESSION_KEY] = [sms_payment.payment.checkout_token]
+    page = client.get(url).get_data(as_text=True)
+    code = simulator.sms_code(SANDBOX_MERCHANT, sms_payment.payment.order_no)
+    response = client.post(url, data={"csrf_token": _csrf(page), "code": code})
+    assert response.status_code == 200
+    assert "認証が完了しました" in response.get_data(as_text=True)
+    assert "KURONEKO_CHECKOUT_SUCCESS_ENDPOINT='shop.no_such_page'" in caplog.text

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from jinja2 import TemplateNotFound
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
+from werkzeug.routing import BuildError
 
 from .. import config
 from ..errors import InvalidTransition, KuronekoError
@@ -138,13 +139,22 @@ def _final(payment, message: str | None = None):
     success = payment.status in SUCCESS
     key = "CHECKOUT_SUCCESS_ENDPOINT" if success else "CHECKOUT_FAILURE_ENDPOINT"
     endpoint = config.get(key)
+    target = None
     if not endpoint:
         logger.warning("KURONEKO_%s is not set: showing the generic result page", key)
+    else:
+        try:
+            target = url_for(endpoint, order_id=payment.host_order_id)
+        except BuildError:
+            # The payment is committed: a misspelt setting must not become a 500 for the customer.
+            logger.error("KURONEKO_%s=%r is not an endpoint of this app taking order_id: "
+                         "showing the generic result page; fix the setting", key, endpoint)
+    if target is None:
         return render_template("kuroneko/checkout/result.html", payment=payment, success=success,
                                message=message, **_template_globals())
     if not success:
         flash(message or MSG_DECLINED, FLASH_CATEGORY)
-    return redirect(url_for(endpoint, order_id=payment.host_order_id))
+    return redirect(target)
 
 
 STANDALONE_TEMPLATE = "kuroneko/checkout/_standalone.html"
