@@ -11,7 +11,7 @@ from wtforms.csrf.session import SessionCSRF
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange,
                                 Optional, Regexp, ValidationError)
 
-from flask_kuroneko.jptext import PREFECTURES
+from flask_kuroneko import PREFECTURES
 
 from .catalog import ADMIN_SETTABLE_STATUSES, CARRIERS, DELIVERY_METHODS
 

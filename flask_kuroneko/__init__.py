@@ -3,18 +3,21 @@ from __future__ import annotations
 
 from . import signals
 from .checkout_api import MethodOffer, SmartphoneForm
-from .errors import (ApiConnectionError, ApiError, AuthenticationError, ConfigurationError,
-                     InvalidTransition, KuronekoError, MalformedResponseError, ValidationError)
+from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureRefused,
+                     ConfigurationError, InvalidTransition, KuronekoError, MalformedResponseError,
+                     OperationPending, PaymentNotFound, ValidationError)
 from .extension import Kuroneko, KuronekoState, current_kuroneko, current_state
+from .jptext import PREFECTURES
 from .models import PaymentKind, PaymentStatus
 from .orderdata import Address, Adjustment, OrderData, OrderLine
 from .rules import RuleViolation
 from .settings import EffectiveSettings, SettingsError
 
 __all__ = [
-    "Address", "Adjustment", "ApiConnectionError", "ApiError", "AuthenticationError",
-    "ConfigurationError", "EffectiveSettings", "InvalidTransition", "Kuroneko", "KuronekoError",
-    "KuronekoState", "MalformedResponseError", "MethodOffer", "OrderData", "OrderLine",
-    "PaymentKind", "PaymentStatus", "RuleViolation", "SettingsError", "SmartphoneForm",
+    "PREFECTURES", "Address", "Adjustment", "ApiConnectionError", "ApiError",
+    "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
+    "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
+    "MethodOffer", "OperationPending", "OrderData", "OrderLine", "PaymentKind",
+    "PaymentNotFound", "PaymentStatus", "RuleViolation", "SettingsError", "SmartphoneForm",
     "ValidationError", "current_kuroneko", "current_state", "signals",
 ]
