@@ -110,8 +110,7 @@ class KuronekoClient:
     def get_status(self, order_no: str) -> StatusResult:
         """KAAST0010 取引状況取得 (safe to repeat)."""
         fields = self._call(Operation.STATUS, order_no)
-        warning = (self._enum(WarningCode, fields, "warning", Operation.STATUS, order_no)
-                   if fields.get("warning") else WarningCode.NONE)
+        warning = _warning(fields.get("warning"), order_no)
         return StatusResult(**self._common(Operation.STATUS, order_no, fields),
                             status=self._enum(TransactionStatus, fields, "result",
                                               Operation.STATUS, order_no),
@@ -265,6 +264,20 @@ class KuronekoClient:
         except (TypeError, ValueError):
             raise MalformedResponseError(f"{op.value}: unexpected {key} {value!r} in a successful answer.",
                                          operation=op.value, order_no=order_no) from None
+
+
+def _warning(value: str | None, order_no: str) -> WarningCode:
+    """警報情報区分: lenient, because a warning is informational and a newer code must not
+    stop the status (取引状況) from being read."""
+    if not value:
+        return WarningCode.NONE
+    try:
+        code = WarningCode(int(value))
+    except ValueError:
+        code = WarningCode.UNKNOWN
+    if code is WarningCode.UNKNOWN:
+        logger.warning("KAAST0010 %s: unknown warning %r reported as UNKNOWN", order_no, value)
+    return code
 
 
 def _never_connected(exc: BaseException) -> bool:

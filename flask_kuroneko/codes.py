@@ -54,6 +54,9 @@ class WarningCode(_Labelled):
     DELIVERY_NOT_COMPLETED = 2, "商品配達未完了"
     DELIVERY_NEEDS_INVESTIGATION = 3, "商品配達状況要調査"
     PRINT_DATA_NOT_DOWNLOADED = 4, "請求書印字データ未DL"
+    # A value this table does not know (a newer API revision): informational only, so the
+    # client reports it as UNKNOWN (raw value in ``StatusResult.raw``) instead of failing.
+    UNKNOWN = -1, "不明な警報"
 
 
 class SendDiv(_Labelled):

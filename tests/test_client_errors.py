@@ -11,7 +11,8 @@ import responses
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
 from flask_kuroneko.client import KuronekoClient
-from flask_kuroneko.codes import ERROR_MESSAGES, ProcessDiv, message_for
+from flask_kuroneko.codes import (ERROR_MESSAGES, ProcessDiv, TransactionStatus, WarningCode,
+                                 message_for)
 from flask_kuroneko.datatypes import ShipmentRequest
 from flask_kuroneko.errors import (ApiConnectionError, ApiError, AuthenticationError,
                                    MalformedResponseError, ValidationError)
@@ -180,3 +181,15 @@ def test_password_never_logged_or_raised(client, caplog):
     for e in errors:
         assert SECRET not in str(e) and SECRET not in repr(e)
     assert SECRET not in repr(client)
+
+
+@responses.activate
+def test_unknown_warning_is_reported_not_fatal(client, caplog):
+    """A warning code newer than our table must not stop the status from being read."""
+    responses.add(responses.POST, url("KAAST0010"), body=xml("kaast_unknown_warning.xml"),
+                  content_type="text/xml")
+    with caplog.at_level(logging.WARNING, logger="flask_kuroneko.client"):
+        result = client.get_status("ORD-000123")
+    assert result.status is TransactionStatus.PAID
+    assert result.warning is WarningCode.UNKNOWN and result.raw["warning"] == "7"
+    assert "unknown warning '7'" in caplog.text
