@@ -7,7 +7,7 @@ from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureR
                      ConfigurationError, InvalidTransition, KuronekoError, MalformedResponseError,
                      OperationPending, PaymentNotFound, ValidationError)
 from .extension import Kuroneko, KuronekoState, current_kuroneko, current_state
-from .jptext import PREFECTURES
+from .yamato.jptext import PREFECTURES
 from .models import PaymentKind, PaymentStatus
 from .orderdata import Address, Adjustment, OrderData, OrderLine
 from .rules import RuleViolation

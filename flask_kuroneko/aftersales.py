@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from . import journal
 from . import yamato_requests as yreq
-from .codes import Operation as Api, ProcessDiv, ReissueReason
-from .datatypes import ShipmentRequest
+from .yamato.codes import Operation as Api, ProcessDiv, ReissueReason
+from .yamato.datatypes import ShipmentRequest
 from .errors import (ApiError, CaptureRefused, InvalidTransition, OperationPending,
                      PaymentNotFound, ValidationError)
 from .models import PaymentKind, PaymentStatus as S, utcnow

@@ -19,10 +19,11 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form, StringField
 from wtforms.validators import InputRequired, ValidationError as FormValidationError
 
-from . import rules, wire
+from . import rules
+from .yamato import wire
 from .errors import ValidationError
 from .models import PaymentKind, PaymentStatus, utcnow
-from .normalize import normalize_phone
+from .yamato.normalize import normalize_phone
 from .orderdata import Adjustment, OrderData
 from .yamato_requests import authorization_request
 

@@ -113,7 +113,7 @@ class KuronekoState:
         sandbox: the in-process simulator (or KURONEKO_SANDBOX_URL over HTTP); merchant code
         and password default to the simulator's default merchant when not configured.
         """
-        from .client import KuronekoClient
+        from .yamato.client import KuronekoClient
         current = self.settings()
         timeout = float(timeout if timeout is not None else config.get("TIMEOUT"))
         cart_code = config.get("CART_CODE")

@@ -41,8 +41,8 @@ from werkzeug.routing import BuildError
 
 from . import history, journal, rules, transitions
 from . import yamato_requests as yreq
-from .codes import CreditDecision, Operation as Api
-from .codes import TransactionStatus as TS
+from .yamato.codes import CreditDecision, Operation as Api
+from .yamato.codes import TransactionStatus as TS
 from .errors import (ApiConnectionError, ApiError, AuthenticationError, InvalidTransition,
                      KuronekoError, OperationPending, PaymentNotFound, ValidationError)
 from .models import PaymentKind, PaymentStatus as S, utcnow

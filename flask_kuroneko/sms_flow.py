@@ -11,8 +11,8 @@ from typing import Any, Mapping
 from flask import current_app
 
 from . import journal, transitions
-from .codes import Operation as Api, SmsResult
-from .codes import TransactionStatus as TS
+from .yamato.codes import Operation as Api, SmsResult
+from .yamato.codes import TransactionStatus as TS
 from .errors import ApiConnectionError, ApiError, InvalidTransition, PaymentNotFound, ValidationError
 from .models import PaymentKind, PaymentStatus as S, utcnow
 from .service import (MSG_PENDING, MSG_SMS_BACK, MSG_SMS_EXPIRED, MSG_SMS_FAILED,
@@ -73,7 +73,7 @@ NOT_HELD = (TS.UNDER_REVIEW, TS.VOIDED, TS.NOT_AVAILABLE, TS.CANCELLED)
 
 def verify_sms(payment_id: int, code: str, *, actor: str = "customer") -> SmsOutcome:
     """Check the customer's 4-digit code (KAASA0020)."""
-    from .normalize import normalize_sms_code
+    from .yamato.normalize import normalize_sms_code
     with _locked(payment_id, "verify_sms", actor=actor) as tx:
         p = tx.payment
         if sms_window_over(p):

@@ -12,9 +12,9 @@ import logging
 from datetime import date
 from typing import Any
 
-from .codes import ReissueContents, ReissueReason, SendDiv
-from .datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer, Destination, Item,
-                        ReissueRequest)
+from .yamato.codes import ReissueContents, ReissueReason, SendDiv
+from .yamato.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer, Destination, Item,
+                               ReissueRequest)
 from .orderdata import Address, OrderData
 
 logger = logging.getLogger(__name__)

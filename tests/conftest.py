@@ -28,7 +28,7 @@ def sandbox_session(simulator):
 @pytest.fixture
 def api_client(sandbox_session):
     """The real client, over the real requests transport, talking to the in-process sandbox."""
-    from flask_kuroneko.client import KuronekoClient
+    from flask_kuroneko.yamato.client import KuronekoClient
     return KuronekoClient("12345678901", "testpass", environment="sandbox",
                           session=sandbox_session, timeout=5)
 

@@ -10,13 +10,13 @@ import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
-from flask_kuroneko.client import KuronekoClient
-from flask_kuroneko.codes import (ERROR_MESSAGES, ProcessDiv, TransactionStatus, WarningCode,
-                                 message_for)
-from flask_kuroneko.datatypes import ShipmentRequest
+from flask_kuroneko.yamato.client import KuronekoClient
+from flask_kuroneko.yamato.codes import (ERROR_MESSAGES, ProcessDiv, TransactionStatus,
+                                         WarningCode, message_for)
+from flask_kuroneko.yamato.datatypes import ShipmentRequest
 from flask_kuroneko.errors import (ApiConnectionError, ApiError, AuthenticationError,
                                    MalformedResponseError, ValidationError)
-from flask_kuroneko.wire import JST
+from flask_kuroneko.yamato.wire import JST
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=JST)
@@ -188,7 +188,7 @@ def test_unknown_warning_is_reported_not_fatal(client, caplog):
     """A warning code newer than our table must not stop the status from being read."""
     responses.add(responses.POST, url("KAAST0010"), body=xml("kaast_unknown_warning.xml"),
                   content_type="text/xml")
-    with caplog.at_level(logging.WARNING, logger="flask_kuroneko.client"):
+    with caplog.at_level(logging.WARNING, logger="flask_kuroneko.yamato.client"):
         result = client.get_status("ORD-000123")
     assert result.status is TransactionStatus.PAID
     assert result.warning is WarningCode.UNKNOWN and result.raw["warning"] == "7"

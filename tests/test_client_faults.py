@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from flask_kuroneko.codes import CreditDecision, Operation, ProcessDiv, ReissueContents
-from flask_kuroneko.datatypes import ShipmentRequest
+from flask_kuroneko.yamato.codes import CreditDecision, Operation, ProcessDiv, ReissueContents
+from flask_kuroneko.yamato.datatypes import ShipmentRequest
 from flask_kuroneko.errors import ApiConnectionError, ApiError, MalformedResponseError
 
 from test_client_sandbox import (M, approved, auth_req, change_req, order_no, reissue_req,

@@ -13,13 +13,14 @@ import requests
 import responses
 from responses import matchers
 
-from flask_kuroneko.client import KuronekoClient
-from flask_kuroneko.codes import (CreditDecision, ProcessDiv, ReissueContents, ReissueReason,
-                                  SendDiv, SmsResult, TransactionStatus, WarningCode)
-from flask_kuroneko.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer,
-                                      Destination, Item, ReissueRequest, ShipmentRequest)
+from flask_kuroneko.yamato.client import KuronekoClient
+from flask_kuroneko.yamato.codes import (CreditDecision, ProcessDiv, ReissueContents,
+                                         ReissueReason, SendDiv, SmsResult, TransactionStatus,
+                                         WarningCode)
+from flask_kuroneko.yamato.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer,
+                                             Destination, Item, ReissueRequest, ShipmentRequest)
 from flask_kuroneko.errors import ConfigurationError
-from flask_kuroneko.wire import JST
+from flask_kuroneko.yamato.wire import JST
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=JST)

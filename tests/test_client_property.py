@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from flask_kuroneko.codes import CreditDecision, SendDiv
-from flask_kuroneko.datatypes import AuthorizationRequest, Buyer, Item
-from flask_kuroneko.jptext import PREFECTURES
-from flask_kuroneko.wire import JST
+from flask_kuroneko.yamato.codes import CreditDecision, SendDiv
+from flask_kuroneko.yamato.datatypes import AuthorizationRequest, Buyer, Item
+from flask_kuroneko.yamato.jptext import PREFECTURES
+from flask_kuroneko.yamato.wire import JST
 
 _counter = itertools.count(1)
 TRIGGERS = {"9989", "9990", "9991", "9992", "9993", "9994", "9995", "9944"}

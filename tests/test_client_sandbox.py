@@ -11,13 +11,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from flask_kuroneko.client import KuronekoClient
-from flask_kuroneko.codes import (CreditDecision, ProcessDiv, ReissueContents, ReissueReason,
-                                  SendDiv, SmsResult, TransactionStatus, WarningCode)
-from flask_kuroneko.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer,
-                                      Destination, Item, ReissueRequest, ShipmentRequest)
+from flask_kuroneko.yamato.client import KuronekoClient
+from flask_kuroneko.yamato.codes import (CreditDecision, ProcessDiv, ReissueContents,
+                                         ReissueReason, SendDiv, SmsResult, TransactionStatus,
+                                         WarningCode)
+from flask_kuroneko.yamato.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer,
+                                             Destination, Item, ReissueRequest, ShipmentRequest)
 from flask_kuroneko.errors import ApiError, AuthenticationError, ValidationError
-from flask_kuroneko.wire import JST
+from flask_kuroneko.yamato.wire import JST
 
 M = "12345678901"
 _seq = itertools.count(1)

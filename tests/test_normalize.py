@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from flask_kuroneko import jptext
-from flask_kuroneko import normalize as nz
-from flask_kuroneko.datatypes import Item
+from flask_kuroneko.yamato import jptext
+from flask_kuroneko.yamato import normalize as nz
+from flask_kuroneko.yamato.datatypes import Item
 from flask_kuroneko.errors import ValidationError
 
 

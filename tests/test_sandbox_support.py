@@ -2,14 +2,14 @@
 
 The tests talk to the simulator the way a shop does: raw forms posted with ``requests``
 through ``sandbox_session`` and the XML parsed with ElementTree, so they do not depend on
-``flask_kuroneko.client``.
+``flask_kuroneko.yamato.client``.
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from flask_kuroneko.codes import API_PATH, BASE_URLS
+from flask_kuroneko.yamato.codes import API_PATH, BASE_URLS
 
 MERCHANT = "12345678901"
 PASSWORD = "testpass"

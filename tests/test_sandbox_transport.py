@@ -7,7 +7,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from flask_kuroneko.codes import BASE_URLS
+from flask_kuroneko.yamato.codes import BASE_URLS
 from flask_kuroneko.sandbox import MerchantConfig, Simulator, create_app, sandbox_session
 from test_sandbox_support import (MERCHANT, NOW, api_url, authorize, basic_form, change_form,
                                   kaara_form, parse, post, slip_no, tags)

@@ -57,8 +57,8 @@ def test_sweep_finds_drift_and_late_ng(kuroneko, shop, simulator, api_client):
     shipped_there = authorized(kuroneko, shop)
     fine = authorized(kuroneko, shop)
     api_client.cancel(service.get_payment(cancelled_there).order_no)
-    from flask_kuroneko.codes import ProcessDiv
-    from flask_kuroneko.datatypes import ShipmentRequest
+    from flask_kuroneko.yamato.codes import ProcessDiv
+    from flask_kuroneko.yamato.datatypes import ShipmentRequest
     api_client.register_shipment(ShipmentRequest(
         order_no=service.get_payment(shipped_there).order_no, process_div=ProcessDiv.NEW,
         slip_no=SLIP1))

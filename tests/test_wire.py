@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flask_kuroneko import wire
+from flask_kuroneko.yamato import wire
 from flask_kuroneko.errors import MalformedResponseError
 
 DATA = Path(__file__).parent / "data"

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from wtforms import PasswordField, StringField, TextAreaField
 
-from ..codes import ReissueReason
+from ..yamato.codes import ReissueReason
 from ..forms import SessionCsrfForm
 
 MSG_CSRF = "画面の有効期限が切れたか、不正な送信です。画面を再読み込みしてからやり直してください。"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, redirect, request, url_for
 
 from .. import transitions
-from ..codes import Operation as Api
+from ..yamato.codes import Operation as Api
 from ..models import KIND_LABELS, PaymentKind
 from . import common
 from .forms import ButtonForm

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, request, url_for
 
 from .. import service, transitions
-from ..codes import ReissueReason
+from ..yamato.codes import ReissueReason
 from ..errors import (ApiError, CaptureRefused, ConfigurationError, InvalidTransition,
                       KuronekoError, OperationPending, PaymentNotFound, ValidationError)
 from ..models import KIND_LABELS, STATUS_LABELS, PaymentKind, PaymentStatus

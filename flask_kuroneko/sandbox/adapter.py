@@ -21,7 +21,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
-from ..codes import BASE_URLS
+from ..yamato.codes import BASE_URLS
 from .simulator import Simulator
 
 logger = logging.getLogger(__name__)

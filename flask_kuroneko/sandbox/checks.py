@@ -11,7 +11,7 @@ import logging
 import re
 from typing import Callable
 
-from .. import jptext
+from ..yamato import jptext
 from .clock import parse_stamp, parse_ymd
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..codes import Operation
+from ..yamato.codes import Operation
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..codes import TransactionStatus as S
+from ..yamato.codes import TransactionStatus as S
 from .clock import parse_iso, parse_ymd
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Callable
 
-from ..codes import Operation
-from ..codes import TransactionStatus as S
+from ..yamato.codes import Operation
+from ..yamato.codes import TransactionStatus as S
 from . import lifecycle
 from .clock import parse_ymd, ymd
 from .rules import code_of, item_lines

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from xml.sax.saxutils import escape
 
-from ..codes import Operation
+from ..yamato.codes import Operation
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
 
-from .. import jptext
-from ..codes import Operation
+from ..yamato import jptext
+from ..yamato.codes import Operation
 from . import checks, postal
 from .clock import parse_ymd
 from .config import MerchantConfig

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from ..codes import Operation
+from ..yamato.codes import Operation
 from . import clock, faults, lifecycle, rules
 from .config import DEFAULT_MERCHANT_CODE, MerchantConfig
 from .operations import HANDLERS

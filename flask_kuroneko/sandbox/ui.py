@@ -10,7 +10,7 @@ import logging
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from ..codes import CreditDecision, TransactionStatus, WarningCode
+from ..yamato.codes import CreditDecision, TransactionStatus, WarningCode
 from .backoffice import ACTIONS
 from .lifecycle import TransitionError, UnknownTransaction
 

@@ -21,8 +21,8 @@ from .codes import (API_PATH, BASE_URLS, CreditDecision, Operation, SmsResult, T
 from .datatypes import (AmountChangeRequest, AuthorizationRequest, AuthorizationResult,
                         CreditResult, InvoicePrintData, OperationResult, ReissueRequest,
                         ReissueResult, ShipmentRequest, SmsVerificationResult, StatusResult)
-from .errors import (ApiConnectionError, ApiError, AuthenticationError, ConfigurationError,
-                     MalformedResponseError)
+from ..errors import (ApiConnectionError, ApiError, AuthenticationError, ConfigurationError,
+                      MalformedResponseError)
 
 logger = logging.getLogger(__name__)
 

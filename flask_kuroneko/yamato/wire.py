@@ -19,7 +19,7 @@ from . import normalize as nz
 from .codes import Operation, ProcessDiv, ReissueContents, ReissueReason, SendDiv
 from .datatypes import (AmountChangeRequest, AuthorizationRequest, Destination, Item,
                         ReissueRequest, ShipmentRequest)
-from .errors import MalformedResponseError, ValidationError
+from ..errors import MalformedResponseError, ValidationError
 
 logger = logging.getLogger(__name__)
 

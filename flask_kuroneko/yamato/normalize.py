@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 from . import jptext
 from .datatypes import Item
-from .errors import ValidationError
+from ..errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
