@@ -25,7 +25,7 @@ from .errors import ValidationError
 from .models import PaymentKind, PaymentStatus, utcnow
 from .yamato.normalize import normalize_phone
 from .orderdata import Adjustment, OrderData
-from .yamato_requests import authorization_request
+from .payments.yamato_requests import authorization_request
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ def validate_order(state: Any, order: OrderData, method_id: Any, form_data: Any 
 
 def start_payment(state: Any, order: Any, method_id: Any, form_data: Any = None):
     """Authorize through the service (the only place that changes a payment's status)."""
-    from . import service
+    from .payments import service
     from .checkout.binding import bind_token
     outcome = service.authorize(order, int(method_id), _form_values(form_data) or None)
     if outcome.payment is not None:
@@ -202,7 +202,7 @@ def payment_for(state: Any, order_id: Any) -> Any:
     """The payment standing for the order (M15): the newest 与信/売上確定 one, else the newest
     in progress, else the newest. Not simply the newest row: an amount increase's
     re-authorization that is pending or declined must not hide the 与信 the order still has."""
-    from . import service
+    from .payments import service
     return service.current_payment(order_id)
 
 

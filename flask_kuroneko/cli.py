@@ -57,7 +57,7 @@ def init_db() -> None:
 
 
 def _sweep_once(worker_id: str) -> object:
-    from . import service
+    from .payments import service
     return service.sweep(worker_id=worker_id)
 
 

@@ -443,10 +443,10 @@ def _dispatch(reaction_name: str, sender: Any, order: Any, **kwargs: Any) -> Non
     app = _sending_app(sender)
     if app is None:
         return   # an app without kuroneko (or not an app): not ours to react to
-    if importlib.util.find_spec("flask_kuroneko.reactions") is None:
-        logger.warning("inbound signal ignored: flask_kuroneko.reactions is not installed")
+    if importlib.util.find_spec("flask_kuroneko.payments.reactions") is None:
+        logger.warning("inbound signal ignored: flask_kuroneko.payments.reactions is not installed")
         return
-    reactions = importlib.import_module("flask_kuroneko.reactions")
+    reactions = importlib.import_module("flask_kuroneko.payments.reactions")
     try:
         if has_app_context() and current_app._get_current_object() is app:
             getattr(reactions, reaction_name)(app, order, **kwargs)

@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from flask_kuroneko import service
+from flask_kuroneko.payments import service
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
 from service_support import MERCHANT, SLIP1, YAMATO, place, setup_shop

@@ -140,7 +140,7 @@ def test_thirty_minutes_without_success_cancels_on_the_page(driver, shop):
 def test_thirty_minutes_without_success_cancels_in_the_sweep(driver, shop):
     start_sms(driver)
     _age_sms(shop, 31)
-    from flask_kuroneko import service
+    from flask_kuroneko.payments import service
     with shop.app_context():
         service.sweep()
     [payment] = payments(shop)
@@ -368,7 +368,7 @@ def test_smartphone_credit_request_answer_lost_then_sms_arrives(driver, shop, si
     assert latest(shop).status == "pending" and mails(shop) == []
     from datetime import timedelta as td
 
-    from flask_kuroneko import service
+    from flask_kuroneko.payments import service
     from flask_kuroneko.models import utcnow
     with shop.app_context():
         service.sweep(now=utcnow() + td(minutes=2))

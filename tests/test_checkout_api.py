@@ -125,7 +125,7 @@ def test_conversion_tag_not_for_declined(app, kuroneko, methods):
 def test_conversion_tag_once_per_order_across_a_reauthorization(app, kuroneko, methods, simulator):
     """An amount increase Yamato refuses is re-authorized as a new payment of the same order:
     the customer revisiting the completion page must not fire the tag a second time."""
-    from flask_kuroneko import service
+    from flask_kuroneko.payments import service
     invoice, _ = methods
     save_settings({"conversion_tag": '<img src="https://ads.example/c?o={order_id}">'})
     simulator.configure_merchant("12345678901", amount_increase="deny")
@@ -145,7 +145,7 @@ def test_payment_for_is_the_payment_standing_for_the_order(app, kuroneko, method
     or that Yamato declined must not hide the 与信 the order still has."""
     from datetime import timedelta
 
-    from flask_kuroneko import service
+    from flask_kuroneko.payments import service
     from flask_kuroneko.errors import ApiError, OperationPending
     from flask_kuroneko.models import utcnow
     invoice, _ = methods

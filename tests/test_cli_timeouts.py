@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flask_kuroneko import journal, rules, service
+from flask_kuroneko.payments import journal, service
+from flask_kuroneko import rules
 from flask_kuroneko.errors import OperationPending
 from flask_kuroneko.models import utcnow
 from flask_kuroneko.settings import save_settings

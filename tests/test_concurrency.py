@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from flask_kuroneko import service
+from flask_kuroneko.payments import service
 from flask_kuroneko.errors import InvalidTransition, OperationPending
 from flask_kuroneko.models import utcnow
 from hosts import simple_shop

@@ -2,7 +2,8 @@
 simple_shop host: its save always goes through; the payment follows per M16/M18."""
 from __future__ import annotations
 
-from flask_kuroneko import service, signals
+from flask_kuroneko.payments import service
+from flask_kuroneko import signals
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
 from hosts.simple_shop import CANCELLED, SHIPPED, set_status

@@ -171,7 +171,7 @@ def test_void_without_the_linking_setting_keeps_the_payment(database_url, simula
 def test_yamato_unreachable_on_dispatch_then_sweep(store, simulator, monkeypatch):
     from datetime import timedelta
 
-    from flask_kuroneko import service
+    from flask_kuroneko.payments import service
     from flask_kuroneko.models import utcnow
     p, _ = _pay(store)
     calls = _calls(simulator, monkeypatch)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flask_kuroneko import service, signals
+from flask_kuroneko.payments import service
+from flask_kuroneko import signals
 from flask_kuroneko.errors import ApiError, CaptureRefused, InvalidTransition
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from flask_kuroneko import service
+from flask_kuroneko.payments import service
 from flask_kuroneko.errors import InvalidTransition
 from flask_kuroneko.models import utcnow
 from service_support import MERCHANT, models, names, place, rows, tx

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from flask_kuroneko import service
+from flask_kuroneko.payments import service
 from flask_kuroneko.errors import InvalidTransition, OperationPending
 from flask_kuroneko.models import utcnow
 from hosts import simple_shop
@@ -71,7 +71,7 @@ def test_authorization_resend_meets_its_late_first_request(kuroneko, shop, simul
     _, outcome = place(kuroneko, shop["invoice"])
     p = outcome.payment
     [op] = rows(models().Operation)
-    from flask_kuroneko.yamato_requests import request_from_json
+    from flask_kuroneko.payments.yamato_requests import request_from_json
     api_client.authorize(request_from_json(op.params["request"]))      # the "late" request
     simulator.inject_fault("error", operation="KAARS0010", error_code="err0001")
     report = sweep_later()
@@ -163,7 +163,7 @@ def test_cancel_fault_then_sweep(kuroneko, shop, simulator, calls, received, kin
 
 
 def test_cancel_unreachable_for_long_gives_up_and_tells_the_admin(kuroneko, shop, simulator):
-    from flask_kuroneko import journal
+    from flask_kuroneko.payments import journal
     _, p = authorized(kuroneko, shop)
     simulator.inject_fault("refuse", operation="KAACL0010", times=None)
     simulator.inject_fault("refuse", operation="KAAST0010", times=None)

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from flask_kuroneko import journal, service
+from flask_kuroneko.payments import journal, service
 from flask_kuroneko.models import utcnow
-from flask_kuroneko.sweep import SweepReport, settle_operation
+from flask_kuroneko.payments.sweep import SweepReport, settle_operation
 from hosts import simple_shop
 from service_support import MERCHANT, SLIP1, YAMATO, models, place, rows
 
@@ -76,7 +76,7 @@ def test_sweep_finds_drift_and_late_ng(kuroneko, shop, simulator, api_client):
 def _crashed_authorization(kuroneko, shop, api_client, *, reached: bool):
     """The state a request leaves when its process dies during KAARA0010: order, pending
     payment and the claimed journal row committed; Yamato may or may not have the request."""
-    from flask_kuroneko import yamato_requests as yreq
+    from flask_kuroneko.payments import yamato_requests as yreq
     order = simple_shop.make_order()
     data = simple_shop.describe(order)
     m = models()

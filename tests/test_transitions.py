@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from flask_kuroneko import service, transitions
+from flask_kuroneko.payments import service, transitions
 from flask_kuroneko.errors import InvalidTransition, KuronekoError
 from flask_kuroneko.models import PaymentStatus as S
 from hosts import simple_shop

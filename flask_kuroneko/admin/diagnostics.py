@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import journal
+from ..payments import journal
 from ..errors import ApiConnectionError, ApiError, AuthenticationError, ConfigurationError
 from ..extension import HOOK_CONTRACTS
 from . import common

@@ -11,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import Blueprint, Response, redirect, request, url_for
 
-from .. import transitions
+from ..payments import transitions
 from ..yamato.codes import Operation as Api
 from ..models import KIND_LABELS, PaymentKind
 from . import common

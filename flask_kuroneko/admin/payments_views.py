@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, request, url_for
 
-from .. import service, transitions
+from ..payments import service, transitions
 from ..yamato.codes import ReissueReason
 from ..errors import (ApiError, CaptureRefused, ConfigurationError, InvalidTransition,
                       KuronekoError, OperationPending, PaymentNotFound, ValidationError)

@@ -125,7 +125,7 @@ def _window_minutes() -> int:
 
 
 def _window_over(payment) -> bool:
-    from .. import service
+    from ..payments import service
     return service.sms_window_over(payment)
 
 
@@ -216,7 +216,7 @@ def _sandbox_codes(payment) -> list[str]:
 def sms_page(token: str):
     """The 4-digit code page (M12). Wrong code → retry with attempts left; expired code →
     offer a new code; refusal → payment error page; success → completion (与信)."""
-    from .. import service
+    from ..payments import service
     payment = _payment_or_404(token)
     if payment.status != PaymentStatus.AWAITING_SMS.value:
         return _final(payment)
@@ -255,7 +255,7 @@ def _after_lost_answer(payment, form):
     """Yamato's answer to the code was lost: ask Yamato once (never guess). Settled → leave
     the page; still unknown → the customer may simply enter the code again (Yamato answers
     "not awaiting" for an accepted code and the service then reads the status)."""
-    from .. import service
+    from ..payments import service
     try:
         payment = service.resolve(payment.id)
     except KuronekoError as exc:
@@ -276,7 +276,7 @@ def _reload(payment):
 
 
 def _timeout(payment):
-    from .. import service
+    from ..payments import service
     message = MSG_TIMEOUT.format(minutes=_window_minutes())
     try:
         payment = service.abandon_sms(payment.id, reason="timeout")
@@ -289,7 +289,7 @@ def _timeout(payment):
 def resend(token: str):
     """Expired code: a new attempt (new リンクキー = new orderNo) and a new SMS, bound to the
     same browser; the 30-minute window keeps counting from the first SMS."""
-    from .. import service
+    from ..payments import service
     payment = _payment_or_404(token)
     form = ButtonForm(request.form)
     if not form.validate():
@@ -323,7 +323,7 @@ def resend(token: str):
 
 def back(token: str):
     """「戻る」: the customer gives up the SMS step → 決済不可, cancelled at Yamato if needed."""
-    from .. import service
+    from ..payments import service
     payment = _payment_or_404(token)
     form = ButtonForm(request.form)
     if not form.validate():
@@ -343,7 +343,7 @@ def back(token: str):
 def notify(secret: str):
     """Yamato's SMS result push (spec §3.11). Authenticated by the secret in the URL and the
     merchant code; the service confirms with Yamato before changing anything."""
-    from .. import service
+    from ..payments import service
     expected = config.get("NOTIFY_SECRET")
     if not expected or not hmac.compare_digest(secret.encode(), str(expected).encode()):
         logger.warning("SMS push with a wrong secret refused (from %s)", request.remote_addr)

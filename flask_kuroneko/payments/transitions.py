@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from types import MappingProxyType
 
-from .errors import InvalidTransition
-from .models import PaymentStatus as S
+from ..errors import InvalidTransition
+from ..models import PaymentStatus as S
 
 logger = logging.getLogger(__name__)
 

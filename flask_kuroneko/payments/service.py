@@ -20,7 +20,7 @@ sync then finds Yamato's state and records it as drift, M25.)
 
 Module map (kept small): this file holds the machinery, authorization, resolution and status
 sync; ``sms_flow.py`` the スマホタイプ operations and ``aftersales.py`` capture/cancel/amount/
-reissue — both re-exported here, so callers only use ``flask_kuroneko.service``. Helpers:
+reissue — both re-exported here, so callers only use ``flask_kuroneko.payments.service``. Helpers:
 ``transitions.py`` (table), ``journal.py`` (operations + claims), ``history.py`` (logs),
 ``yamato_requests.py`` (OrderData → requests), ``sweep.py``, ``reactions.py``.
 """
@@ -39,13 +39,14 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from werkzeug.routing import BuildError
 
-from . import history, journal, rules, transitions
+from . import history, journal, transitions
+from .. import rules
 from . import yamato_requests as yreq
-from .yamato.codes import CreditDecision, Operation as Api
-from .yamato.codes import TransactionStatus as TS
-from .errors import (ApiConnectionError, ApiError, AuthenticationError, InvalidTransition,
-                     KuronekoError, OperationPending, PaymentNotFound, ValidationError)
-from .models import PaymentKind, PaymentStatus as S, utcnow
+from ..yamato.codes import CreditDecision, Operation as Api
+from ..yamato.codes import TransactionStatus as TS
+from ..errors import (ApiConnectionError, ApiError, AuthenticationError, InvalidTransition,
+                      KuronekoError, OperationPending, PaymentNotFound, ValidationError)
+from ..models import PaymentKind, PaymentStatus as S, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class SmsOutcome:
 
 
 def _state() -> Any:
-    from .extension import current_state
+    from ..extension import current_state
     return current_state()
 
 
@@ -112,7 +113,7 @@ def _local_lock(session: Any, payment_id: int):
 
 def _send(name: str, payment: Any, **extra: Any) -> None:
     """Send an outbound signal; a failing receiver must not undo a committed payment change."""
-    from . import signals
+    from .. import signals
     try:
         getattr(signals, name).send(current_app._get_current_object(), payment=payment,
                                     order_id=payment.host_order_id if payment else None, **extra)
@@ -669,10 +670,10 @@ def sweep(*, now: Any = None, worker_id: str | None = None, **options: Any) -> A
 # --------------------------------------------------------------------------- split modules
 
 #: Public operations living in sibling modules (kept small), re-exported here so callers
-#: only ever use ``flask_kuroneko.service``.
+#: only ever use ``flask_kuroneko.payments.service``.
 _ELSEWHERE = {
     **dict.fromkeys(("sms_window_over", "verify_sms", "restart_sms", "abandon_sms",
-                     "handle_sms_push", "NOT_HELD"), "sms_flow"),
+                     "handle_sms_push", "NOT_HELD"), "sms"),
     **dict.fromkeys(("capture_plan", "capture", "change_tracking", "cancel_shipment", "cancel",
                      "change_amount", "reissue_invoice", "mark_captured",
                      "mark_shipment_cancelled", "mark_cancelled", "_is_yamato",
@@ -687,4 +688,4 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(f"{__package__}.{module}"), name)
 
 
-from . import aftersales, sms_flow  # noqa: E402  (siblings import this module's core first)
+from . import aftersales, sms as sms_flow  # noqa: E402  (siblings import this module's core first)

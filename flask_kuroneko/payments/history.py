@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from .models import utcnow
-from .orderdata import OrderData
+from ..models import utcnow
+from ..orderdata import OrderData
 
 logger = logging.getLogger(__name__)
 

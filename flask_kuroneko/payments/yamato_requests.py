@@ -12,10 +12,10 @@ import logging
 from datetime import date
 from typing import Any
 
-from .yamato.codes import ReissueContents, ReissueReason, SendDiv
-from .yamato.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer, Destination, Item,
-                               ReissueRequest)
-from .orderdata import Address, OrderData
+from ..yamato.codes import ReissueContents, ReissueReason, SendDiv
+from ..yamato.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer, Destination,
+                                Item, ReissueRequest)
+from ..orderdata import Address, OrderData
 
 logger = logging.getLogger(__name__)
 

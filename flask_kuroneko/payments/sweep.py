@@ -32,11 +32,11 @@ import sqlalchemy as sa
 
 from . import journal, service
 from . import yamato_requests as yreq
-from .yamato.codes import Operation as Api, ProcessDiv
-from .yamato.codes import TransactionStatus as TS
-from .yamato.datatypes import ShipmentRequest
-from .errors import ApiConnectionError, ApiError, KuronekoError, ValidationError
-from .models import PaymentKind, PaymentStatus as S, utcnow
+from ..yamato.codes import Operation as Api, ProcessDiv
+from ..yamato.codes import TransactionStatus as TS
+from ..yamato.datatypes import ShipmentRequest
+from ..errors import ApiConnectionError, ApiError, KuronekoError, ValidationError
+from ..models import PaymentKind, PaymentStatus as S, utcnow
 
 logger = logging.getLogger(__name__)
 

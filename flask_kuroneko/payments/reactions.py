@@ -19,8 +19,8 @@ from typing import Any
 from flask import Flask
 
 from . import history, service
-from .errors import KuronekoError
-from .models import PaymentStatus as S
+from ..errors import KuronekoError
+from ..models import PaymentStatus as S
 
 logger = logging.getLogger(__name__)
 

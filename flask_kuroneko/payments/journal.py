@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from .models import utcnow
+from ..models import utcnow
 
 logger = logging.getLogger(__name__)
 

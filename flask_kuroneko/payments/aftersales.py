@@ -1,7 +1,7 @@
 """After-sales operations of the state machine: 売上確定 (shipment registration and its rules,
 M16/M18), tracking change, shipment cancel, 取消, 利用額変更 (with the re-authorization
 fallback), 請求書再発行. Split out of ``service.py`` (size); use them through
-``flask_kuroneko.service``, which re-exports every public name here.
+``flask_kuroneko.payments.service``, which re-exports every public name here.
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from . import journal
 from . import yamato_requests as yreq
-from .yamato.codes import Operation as Api, ProcessDiv, ReissueReason
-from .yamato.datatypes import ShipmentRequest
-from .errors import (ApiError, CaptureRefused, InvalidTransition, OperationPending,
-                     PaymentNotFound, ValidationError)
-from .models import PaymentKind, PaymentStatus as S, utcnow
+from ..yamato.codes import Operation as Api, ProcessDiv, ReissueReason
+from ..yamato.datatypes import ShipmentRequest
+from ..errors import (ApiError, CaptureRefused, InvalidTransition, OperationPending,
+                      PaymentNotFound, ValidationError)
+from ..models import PaymentKind, PaymentStatus as S, utcnow
 from .service import (YAMATO_CARRIERS, _locked, _prepare_attempt, _send, _send_attempt, _state,
                       _Tx, get_payment)
 

@@ -1,6 +1,6 @@
 """スマホタイプ (M12) operations of the state machine: SMS code check, new SMS, 「戻る」 /
 30-minute window, Yamato's push. Split out of ``service.py`` (size); use them through
-``flask_kuroneko.service``, which re-exports every public name here.
+``flask_kuroneko.payments.service``, which re-exports every public name here.
 """
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import Any, Mapping
 from flask import current_app
 
 from . import journal, transitions
-from .yamato.codes import Operation as Api, SmsResult
-from .yamato.codes import TransactionStatus as TS
-from .errors import ApiConnectionError, ApiError, InvalidTransition, PaymentNotFound, ValidationError
-from .models import PaymentKind, PaymentStatus as S, utcnow
+from ..yamato.codes import Operation as Api, SmsResult
+from ..yamato.codes import TransactionStatus as TS
+from ..errors import (ApiConnectionError, ApiError, InvalidTransition, PaymentNotFound,
+                      ValidationError)
+from ..models import PaymentKind, PaymentStatus as S, utcnow
 from .service import (MSG_PENDING, MSG_SMS_BACK, MSG_SMS_EXPIRED, MSG_SMS_FAILED,
                       MSG_SMS_FORMAT, MSG_SMS_NOT_DELIVERED, MSG_SMS_TIMEOUT, MSG_SMS_WRONG,
                       SMS_MAX_ATTEMPTS, SMS_MAX_RESTARTS, SmsOutcome, _locked, _start_attempt,
@@ -73,7 +74,7 @@ NOT_HELD = (TS.UNDER_REVIEW, TS.VOIDED, TS.NOT_AVAILABLE, TS.CANCELLED)
 
 def verify_sms(payment_id: int, code: str, *, actor: str = "customer") -> SmsOutcome:
     """Check the customer's 4-digit code (KAASA0020)."""
-    from .yamato.normalize import normalize_sms_code
+    from ..yamato.normalize import normalize_sms_code
     with _locked(payment_id, "verify_sms", actor=actor) as tx:
         p = tx.payment
         if sms_window_over(p):
