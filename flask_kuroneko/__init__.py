@@ -6,7 +6,9 @@ from .checkout_api import MethodOffer, SmartphoneForm
 from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureRefused,
                      ConfigurationError, InvalidTransition, KuronekoError, MalformedResponseError,
                      OperationPending, PaymentNotFound, ValidationError)
-from .extension import Kuroneko, KuronekoState, current_kuroneko, current_state
+from .extension import Kuroneko, current_kuroneko
+from .runtime import KuronekoState
+from .state import current_state
 from .yamato.jptext import PREFECTURES
 from .models import PaymentKind, PaymentStatus
 from .orderdata import Address, Adjustment, OrderData, OrderLine

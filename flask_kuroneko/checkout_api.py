@@ -2,7 +2,7 @@
 
 What the shop asks before and while creating an order: which 支払方法 to offer (M8–M10), the
 fee (M7), a dry run of what Yamato would refuse (so the shop refuses BEFORE creating the order),
-starting the payment (delegated to ``service.authorize``), the payment of an order, and the
+starting the payment (delegated to ``payments.authorize``), the payment of an order, and the
 conversion tag (M13). Nothing here changes a payment's status.
 """
 from __future__ import annotations
@@ -19,8 +19,9 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form, StringField
 from wtforms.validators import InputRequired, ValidationError as FormValidationError
 
-from . import rules
+from . import payments, rules
 from .yamato import wire
+from .checkout.binding import bind_token
 from .errors import ValidationError
 from .models import PaymentKind, PaymentStatus, utcnow
 from .yamato.normalize import normalize_phone
@@ -188,10 +189,8 @@ def validate_order(state: Any, order: OrderData, method_id: Any, form_data: Any 
 
 
 def start_payment(state: Any, order: Any, method_id: Any, form_data: Any = None):
-    """Authorize through the service (the only place that changes a payment's status)."""
-    from .payments import service
-    from .checkout.binding import bind_token
-    outcome = service.authorize(order, int(method_id), _form_values(form_data) or None)
+    """Authorize through the payments pipeline (the only place that changes a status)."""
+    outcome = payments.authorize(order, int(method_id), _form_values(form_data) or None)
     if outcome.payment is not None:
         # スマホタイプ: the SMS page only opens in the browser that started the payment.
         bind_token(outcome.payment.checkout_token)
@@ -202,8 +201,7 @@ def payment_for(state: Any, order_id: Any) -> Any:
     """The payment standing for the order (M15): the newest 与信/売上確定 one, else the newest
     in progress, else the newest. Not simply the newest row: an amount increase's
     re-authorization that is pending or declined must not hide the 与信 the order still has."""
-    from .payments import service
-    return service.current_payment(order_id)
+    return payments.current_payment(order_id)
 
 
 def conversion_tag(state: Any, order_id: Any) -> Markup:

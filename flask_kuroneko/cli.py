@@ -16,10 +16,10 @@ import time
 from typing import Callable
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from . import config
+from . import payments
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ kuroneko_cli = AppGroup("kuroneko", help="クロネコ代金後払い (flask-kur
 
 
 def _state():
-    from .extension import current_state
+    from .state import current_state
     return current_state()
 
 
@@ -57,8 +57,7 @@ def init_db() -> None:
 
 
 def _sweep_once(worker_id: str) -> object:
-    from .payments import service
-    return service.sweep(worker_id=worker_id)
+    return payments.sweep(worker_id=worker_id)
 
 
 @kuroneko_cli.command("sweep")

@@ -10,19 +10,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .errors import KuronekoError
+from .state import current_state
+from .yamato.timezone import JST
 from .models import KIND_LABELS, PaymentKind
 from .orderdata import OrderData
 
 logger = logging.getLogger(__name__)
 
-JST = timezone(timedelta(hours=9), "JST")
 #: Yamato accepts shipYmd up to the request day + 90 days (spec §3.1, kaara018E).
 SHIP_WINDOW_DAYS = 90
 #: Format limit of totalAmount (spec §3.1, kaara048E).
@@ -125,7 +126,6 @@ MSG_SMARTPHONE_OFF = ("スマホタイプの支払方法を「使用」にする
 
 
 def _ctx() -> tuple[Any, Any]:
-    from .extension import current_state  # late import: extension imports this module
     state = current_state()
     return state.models, state.db.session
 
@@ -148,8 +148,7 @@ def _check_name(name: str) -> str:
 
 
 def _smartphone_allowed() -> bool:
-    from .settings import effective_settings
-    return effective_settings().smartphone_enabled
+    return current_state().settings().smartphone_enabled
 
 
 def list_methods(*, active_only: bool = False) -> list[Any]:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from . import fees
 from .config import ENVIRONMENTS, PREFIX, SETTINGS_OVERRIDES
 from .errors import ConfigurationError
+from .state import current_state
 from .rules import MAX_TOTAL, SHIP_WINDOW_DAYS, RuleViolation
 
 logger = logging.getLogger(__name__)
@@ -221,7 +222,6 @@ def validate_overrides(app: Flask) -> None:
 
 
 def _models_and_session():
-    from .extension import current_state  # late import: extension imports this module
     state = current_state()
     return state.models, state.db.session
 
@@ -299,6 +299,7 @@ def save_settings(changes: Mapping[str, Any]) -> EffectiveSettings:
         setattr(row, name, value)
     _, session = _models_and_session()
     session.commit()
+    current_state().forget_settings()
     logger.info("settings saved: %s", ", ".join(sorted(cleaned)) or "(nothing changed)")
     return effective_settings()
 

@@ -87,7 +87,7 @@ def rows(model, **where):
 
 
 def models():
-    from flask_kuroneko.extension import current_state
+    from flask_kuroneko.state import current_state
     return current_state().models
 
 

@@ -25,9 +25,9 @@ def make_errors(kuroneko, shop, simulator):
     save_settings({"merchant_code": MERCHANT, "password": "testpass"})
     order, outcome = place(kuroneko, shop["invoice"], delivery_method_id=shop["yamato_delivery"])
     simulator.inject_fault("error", operation="KAACL0010", error_code="err0001")
-    from flask_kuroneko.payments import service
+    from flask_kuroneko import payments
     with pytest.raises(Exception):
-        service.cancel(outcome.payment.id, actor="admin")
+        payments.cancel(outcome.payment.id, actor="admin")
     return outcome.payment
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from flask_kuroneko.payments import service
+from flask_kuroneko import payments
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
 from service_support import MERCHANT, SLIP1, YAMATO, place, setup_shop
@@ -32,7 +32,7 @@ def buttons(html: str) -> list[str]:
 
 def fresh(db, payment_id):
     db.session.rollback()      # end this session's snapshot (REPEATABLE READ on MariaDB)
-    return service.get_payment(payment_id)
+    return payments.get_payment(payment_id)
 
 
 def test_list_shows_payments_with_filters_and_drift(app, client, db, kuroneko, shop):
@@ -116,7 +116,7 @@ def test_change_amount_uses_the_hosts_current_total(app, client, db, kuroneko, s
 
 def test_capture_then_shipment_cancel_sync_and_reissue(app, client, db, kuroneko, shop, simulator):
     order, payment = authorized(kuroneko, shop)
-    service.capture(payment.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.capture(payment.id, carrier=YAMATO, tracking_no=SLIP1)
     html = page(client, f"/payments/{payment.id}")
     assert buttons(html) == ["cancel", "change_amount", "cancel_shipment", "sync_status",
                              "reissue_invoice"]
@@ -130,7 +130,7 @@ def test_capture_then_shipment_cancel_sync_and_reissue(app, client, db, kuroneko
     response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/cancel_shipment")
     assert "「出荷取消」を行いました。" in text(response)
     assert fresh(db, payment.id).status == "authorized"
-    service.capture(payment.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.capture(payment.id, carrier=YAMATO, tracking_no=SLIP1)
     simulator.deliver(MERCHANT, payment.order_no)
     response = post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/reissue_invoice",
                     reissue)

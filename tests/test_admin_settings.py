@@ -60,11 +60,11 @@ def test_guard_response_is_returned_and_none_opens(app, client, monkeypatch):
         calls.append(1)
         from flask import redirect
         return redirect("/login")
-    monkeypatch.setitem(simple_shop.kuroneko._hooks, "admin_guard", login_redirect)
+    monkeypatch.setitem(simple_shop.kuroneko.registered_hooks, "admin_guard", login_redirect)
     response = client.get(PREFIX + "/settings")
     assert response.status_code == 302 and response.location.endswith("/login")
     assert calls
-    monkeypatch.setitem(simple_shop.kuroneko._hooks, "admin_guard", lambda: None)
+    monkeypatch.setitem(simple_shop.kuroneko.registered_hooks, "admin_guard", lambda: None)
     assert client.get(PREFIX + "/settings").status_code == 200
 
 
@@ -248,7 +248,7 @@ def test_connection_test_unreachable(app, client, db, app_config):
 
 def test_settings_page_without_delivery_hook(app, client, db, monkeypatch):
     save_settings({"yamato_delivery_method_ids": ["1"]})
-    monkeypatch.delitem(simple_shop.kuroneko._hooks, "delivery_methods_loader")
+    monkeypatch.delitem(simple_shop.kuroneko.registered_hooks, "delivery_methods_loader")
     html = page(client, "/settings")
     assert "@kuroneko.delivery_methods_loader が登録されていません。" in html
     assert "未登録: @kuroneko.delivery_methods_loader" in html

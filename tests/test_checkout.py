@@ -46,7 +46,7 @@ def test_smartphone_wrong_then_right_code(driver, shop, simulator):
 
     response = driver.enter_sms_code(sms_url, "0000")
     assert response.status_code == 200
-    assert "認証コードが間違っています" in text(response) and "残り4回" in text(response)
+    assert "認証番号が間違っています" in text(response) and "残り4回" in text(response)
     assert latest(shop).status == "awaiting_sms"
 
     response = driver.enter_sms_code(sms_url, code_of(simulator, payment))
@@ -140,9 +140,9 @@ def test_thirty_minutes_without_success_cancels_on_the_page(driver, shop):
 def test_thirty_minutes_without_success_cancels_in_the_sweep(driver, shop):
     start_sms(driver)
     _age_sms(shop, 31)
-    from flask_kuroneko.payments import service
+    from flask_kuroneko import payments as kpay
     with shop.app_context():
-        service.sweep()
+        kpay.sweep()
     [payment] = payments(shop)
     assert payment.status == "declined" and orders(shop)[0].status == "キャンセル"
     assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
@@ -159,7 +159,7 @@ def test_refusal_at_the_sms_step_goes_to_the_payment_error_page(driver, shop):
     sms_url = start_sms(driver, phone="090-1234-9944")          # sandbox: SMS not delivered
     response = driver.enter_sms_code(sms_url, "1234")
     assert "/checkout/payment-error/" in response.location
-    assert "認証コードの受信に失敗しました。" in text(driver.get(response.location))
+    assert "認証番号の受信に失敗しました。" in text(driver.get(response.location))
     assert latest(shop).status == "declined"
     assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
 
@@ -368,10 +368,10 @@ def test_smartphone_credit_request_answer_lost_then_sms_arrives(driver, shop, si
     assert latest(shop).status == "pending" and mails(shop) == []
     from datetime import timedelta as td
 
-    from flask_kuroneko.payments import service
+    from flask_kuroneko import payments as kpay
     from flask_kuroneko.models import utcnow
     with shop.app_context():
-        service.sweep(now=utcnow() + td(minutes=2))
+        kpay.sweep(now=utcnow() + td(minutes=2))
     payment = latest(shop)
     assert payment.status == "awaiting_sms"
     assert [m.kind for m in mails(shop)] == ["confirmation"]      # M12: 審査中 + mail
@@ -437,9 +437,10 @@ def test_reloaded_place_order_still_reaches_the_sms_page(driver, shop, simulator
     assert latest(shop).status == "authorized" and len(simulator.transactions()) == 1
 
 
-def test_window_over_cancels_at_yamato_what_yamato_approved_meanwhile(driver, shop, simulator):
-    """The code reached Yamato but the shop never learned it; the 30 minutes pass: the order
-    is 決済不可 and the transaction Yamato holds is cancelled there (no invoice is sent)."""
+def test_window_over_asks_yamato_first_and_keeps_an_accepted_code(driver, shop, simulator):
+    """The code reached Yamato but the shop never learned it (the answer was lost); the 30
+    minutes pass: before expiring, the shop asks Yamato, which says 承認済み — the customer did
+    everything in time, so the order is 与信 (never declined on a guess)."""
     from example_shop.extensions import kuroneko
     sms_url = start_sms(driver)
     payment = latest(shop)
@@ -448,9 +449,23 @@ def test_window_over_cancels_at_yamato_what_yamato_approved_meanwhile(driver, sh
     assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 1
     _age_sms(shop, 31)
     response = driver.get(sms_url)
+    assert f"/checkout/complete/{payment.host_order_id}" in response.location
+    assert latest(shop).status == "authorized"
+    assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 1
+    assert "cancellation" not in [m.kind for m in mails(shop)]
+
+
+def test_window_over_without_a_code_declines_and_releases(driver, shop, simulator):
+    """No code was entered: the 30 minutes pass → 決済不可, the order cancelled, nothing held at
+    Yamato (the attempt there stays 審査中 and is voided by Yamato)."""
+    sms_url = start_sms(driver)
+    payment = latest(shop)
+    _age_sms(shop, 31)
+    response = driver.get(sms_url)
     assert "/checkout/payment-error/" in response.location
     assert latest(shop).status == "declined" and orders(shop)[0].status == "キャンセル"
-    assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 2
+    assert latest(shop).open_operation is None
+    assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] != 1
     assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
 
 

@@ -125,7 +125,7 @@ def test_conversion_tag_not_for_declined(app, kuroneko, methods):
 def test_conversion_tag_once_per_order_across_a_reauthorization(app, kuroneko, methods, simulator):
     """An amount increase Yamato refuses is re-authorized as a new payment of the same order:
     the customer revisiting the completion page must not fire the tag a second time."""
-    from flask_kuroneko.payments import service
+    from flask_kuroneko import payments
     invoice, _ = methods
     save_settings({"conversion_tag": '<img src="https://ads.example/c?o={order_id}">'})
     simulator.configure_merchant("12345678901", amount_increase="deny")
@@ -134,7 +134,7 @@ def test_conversion_tag_once_per_order_across_a_reauthorization(app, kuroneko, m
     assert f"o={order.id}" in kuroneko.conversion_tag(order.id)
     order.lines = [["テスト商品", 3, 1000, "physical"]]
     simple_shop.db.session.commit()
-    new = service.change_amount(first.id, actor="admin")
+    new = payments.change_amount(first.id, actor="admin")
     assert new.id != first.id and kuroneko.payment_for(order.id).id == new.id
     assert new.status == "authorized"
     assert kuroneko.conversion_tag(order.id) == ""
@@ -145,7 +145,7 @@ def test_payment_for_is_the_payment_standing_for_the_order(app, kuroneko, method
     or that Yamato declined must not hide the 与信 the order still has."""
     from datetime import timedelta
 
-    from flask_kuroneko.payments import service
+    from flask_kuroneko import payments
     from flask_kuroneko.errors import ApiError, OperationPending
     from flask_kuroneko.models import utcnow
     invoice, _ = methods
@@ -156,14 +156,14 @@ def test_payment_for_is_the_payment_standing_for_the_order(app, kuroneko, method
     simple_shop.db.session.commit()
     simulator.inject_fault("latency", operation="KAARA0010", seconds=99)
     with pytest.raises(OperationPending):
-        service.change_amount(first.id)
+        payments.change_amount(first.id)
     assert kuroneko.payment_for(order.id).id == first.id          # replacement still pending
-    service.sweep(now=utcnow() + timedelta(minutes=2))            # approved: it takes over
+    payments.sweep(now=utcnow() + timedelta(minutes=2))            # approved: it takes over
     order.lines = [["高級品", 1, 60_000, "physical"]]              # over the per-buyer limit
     simple_shop.db.session.commit()
     replaced = kuroneko.payment_for(order.id)
     assert replaced.id != first.id and replaced.status == "authorized"
     with pytest.raises(ApiError, match="再与信"):
-        service.change_amount(replaced.id)
+        payments.change_amount(replaced.id)
     shown = kuroneko.payment_for(order.id)
     assert (shown.id, shown.status_label) == (replaced.id, "与信")

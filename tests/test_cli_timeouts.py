@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flask_kuroneko.payments import journal, service
+from flask_kuroneko import payments as kpay
+from flask_kuroneko.payments import journal
 from flask_kuroneko import rules
 from flask_kuroneko.errors import OperationPending
 from flask_kuroneko.models import utcnow
@@ -103,7 +104,7 @@ def test_timeouts_on_authorize_capture_cancel_end_consistent_after_the_cli_sweep
         assert outcome.kind == "authorized"
         simulator.inject_fault(fault, operation="KAASL0010", **options)
         with pytest.raises(OperationPending):
-            service.capture(outcome.payment.id, carrier=YAMATO, tracking_no=SLIP1)
+            kpay.capture(outcome.payment.id, carrier=YAMATO, tracking_no=SLIP1)
         capture[name] = outcome.payment.id
 
     # --- cancel: answer lost / connection dropped / refused ---------------------------------
@@ -113,7 +114,7 @@ def test_timeouts_on_authorize_capture_cancel_end_consistent_after_the_cli_sweep
         _, outcome = order()
         simulator.inject_fault(fault, operation="KAACL0010", **options)
         with pytest.raises(OperationPending):
-            service.cancel(outcome.payment.id)
+            kpay.cancel(outcome.payment.id)
         cancel[name] = outcome.payment.id
 
     simple_shop.db.session.rollback()
@@ -186,7 +187,7 @@ def test_two_sweep_processes_at_once_settle_each_operation_once(web, database_ur
         _, outcome = place(kuroneko, invoice.id)
         simulator.inject_fault("refuse", operation="KAACL0010")     # never reached Yamato
         with pytest.raises(OperationPending):
-            service.cancel(outcome.payment.id)
+            kpay.cancel(outcome.payment.id)
         pids.append(outcome.payment.id)
     simple_shop.db.session.rollback()
     errors_before = len(rows(models().ErrorLog))
@@ -207,7 +208,7 @@ def test_two_sweep_processes_at_once_settle_each_operation_once(web, database_ur
 
     simple_shop.db.session.expire_all()
     for pid in pids:
-        p = service.get_payment(pid)
+        p = kpay.get_payment(pid)
         assert p.status == "cancelled"
         assert yamato_events(simulator, p.order_no)["cancelled"] == 1
     assert [o.state for o in rows(models().Operation) if o.operation == "cancel"] == ["done"] * 6

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from flask_kuroneko.payments import service
+from flask_kuroneko import payments as kpay
 from flask_kuroneko.errors import InvalidTransition, OperationPending
 from flask_kuroneko.models import utcnow
 from hosts import simple_shop
@@ -58,10 +58,10 @@ def split(results):
 def test_concurrent_cancel_calls_yamato_once(app, kuroneko, shop, simulator, calls):
     pid = authorized_payment(kuroneko, shop)
     simulator.inject_fault("latency", operation="KAACL0010", seconds=0.2, times=None)
-    ok, refused, others = split(race(app, lambda: service.cancel(pid)))
+    ok, refused, others = split(race(app, lambda: kpay.cancel(pid)))
     assert others == [] and len(ok) == 1 and len(refused) == THREADS - 1
     assert calls["KAACL0010"] == 1
-    assert service.get_payment(pid).status == "cancelled"
+    assert kpay.get_payment(pid).status == "cancelled"
     assert [h.operation for h in rows(models().PaymentHistory, payment_id=pid)].count("取消") == 1
 
 
@@ -69,10 +69,10 @@ def test_concurrent_capture_calls_yamato_once(app, kuroneko, shop, simulator, ca
     pid = authorized_payment(kuroneko, shop)
     simulator.inject_fault("latency", operation="KAASL0010", seconds=0.2, times=None)
     ok, refused, others = split(race(
-        app, lambda: service.capture(pid, carrier=YAMATO, tracking_no=SLIP1)))
+        app, lambda: kpay.capture(pid, carrier=YAMATO, tracking_no=SLIP1)))
     assert others == [] and len(ok) == 1 and len(refused) == THREADS - 1
     assert calls["KAASL0010"] == 1
-    p = service.get_payment(pid)
+    p = kpay.get_payment(pid)
     assert p.status == "captured" and len(tx(simulator, p.order_no)["slips"]) == 1
 
 
@@ -88,12 +88,12 @@ def test_cancel_and_capture_race(app, kuroneko, shop, simulator, calls):
         with lock:
             mine = next(turn)
         if mine % 2:
-            return service.cancel(pid)
-        return service.capture(pid, carrier=YAMATO, tracking_no=SLIP1)
+            return kpay.cancel(pid)
+        return kpay.capture(pid, carrier=YAMATO, tracking_no=SLIP1)
 
     ok, refused, others = split(race(app, work))
     assert others == []
-    status = service.get_payment(pid).status
+    status = kpay.get_payment(pid).status
     if status == "cancelled":
         # a capture that won first may be followed by the cancel (legal from 売上確定)
         assert calls["KAACL0010"] == 1 and calls["KAASL0010"] <= 1
@@ -107,14 +107,14 @@ def test_parallel_sweeps_settle_each_operation_once(app, kuroneko, shop, simulat
     simulator.inject_fault("latency", operation="KAACL0010", seconds=99, times=3)
     for pid in pids:
         with pytest.raises(OperationPending):
-            service.cancel(pid)
+            kpay.cancel(pid)
     calls.reset()
     later = utcnow() + timedelta(minutes=1)
-    results = race(app, lambda: service.sweep(now=later, worker_id=None))
+    results = race(app, lambda: kpay.sweep(now=later, worker_id=None))
     assert not [r for r in results if isinstance(r, Exception)]
     assert sum(r.operations_settled for r in results) == 3
     assert calls["KAAST0010"] == 3 and calls["KAACL0010"] == 0
-    assert {service.get_payment(pid).status for pid in pids} == {"cancelled"}
+    assert {kpay.get_payment(pid).status for pid in pids} == {"cancelled"}
     assert [o.state for o in rows(models().Operation) if o.operation == "cancel"] == ["done"] * 3
 
 
@@ -124,10 +124,10 @@ def test_old_snapshot_still_sees_the_unsettled_operation(app, kuroneko, shop, si
     pid = authorized_payment(kuroneko, shop)
     assert rows(models().Operation, payment_id=pid)[0].state == "done"    # snapshot taken
     simulator.inject_fault("latency", operation="KAACL0010", seconds=99)
-    [result] = race(app, lambda: service.cancel(pid), n=1, end_transaction=False)
+    [result] = race(app, lambda: kpay.cancel(pid), n=1, end_transaction=False)
     assert isinstance(result, OperationPending)
     with pytest.raises(InvalidTransition, match="確認中"):
-        service.cancel(pid)
+        kpay.cancel(pid)
     assert calls["KAACL0010"] == 1
 
 
@@ -139,19 +139,19 @@ def test_concurrent_amount_increase_reauthorizes_once(app, kuroneko, shop, simul
     simulator.configure_merchant("12345678901", amount_increase="deny")
     pid = authorized_payment(kuroneko, shop)
     order = simple_shop.db.session.get(simple_shop.ShopOrder,
-                                       int(service.get_payment(pid).host_order_id))
+                                       int(kpay.get_payment(pid).host_order_id))
     order.lines = [["テスト商品", 3, 1500, "physical"]]
     simple_shop.db.session.commit()
     calls.reset()
     simulator.inject_fault("latency", operation="KAAKK0010", seconds=0.2, times=None)
     simulator.inject_fault("latency", operation="KAARA0010", seconds=0.2, times=None)
-    ok, refused, others = split(race(app, lambda: service.change_amount(pid)))
+    ok, refused, others = split(race(app, lambda: kpay.change_amount(pid)))
     assert others == [] and len(ok) == 1 and len(refused) == THREADS - 1
     assert calls["KAAKK0010"] == 1 and calls["KAARA0010"] == 1
     payments = rows(models().Payment, host_order_id=str(order.id))
     live = [p for p in payments if p.status in (S.AUTHORIZED.value, S.CAPTURED.value)]
     assert [p.amount for p in live] == [4500] and live[0].replaces_id == pid
-    assert service.get_payment(pid).status == "cancelled"
+    assert kpay.get_payment(pid).status == "cancelled"
 
 
 def test_double_click_on_one_order_authorizes_once(app, kuroneko, shop, simulator, calls):

@@ -195,9 +195,9 @@ def test_invoice_under_review_then_resolved_by_the_sweep(driver, shop, simulator
     assert payment.status == "under_review" and order.status == "新規受付"
     assert [m.kind for m in mails(shop)] == ["confirmation"]
     simulator.advance(601)
-    from flask_kuroneko.payments import service
+    from flask_kuroneko import payments as kpay
     with shop.app_context():
-        service.sweep()
+        kpay.sweep()
     [payment] = payments(shop)
     assert payment.status == "authorized"
     assert [m.kind for m in mails(shop)] == ["confirmation"]   # nothing new to tell
@@ -206,9 +206,9 @@ def test_invoice_under_review_then_resolved_by_the_sweep(driver, shop, simulator
 def test_invoice_review_ends_declined_cancels_the_order_with_a_mail(driver, shop, simulator):
     follow(driver, driver.buy("invoice", phone="03-1234-9994"))
     simulator.advance(601)
-    from flask_kuroneko.payments import service
+    from flask_kuroneko import payments as kpay
     with shop.app_context():
-        service.sweep()
+        kpay.sweep()
     [payment] = payments(shop)
     [order] = orders(shop)
     assert payment.status == "declined" and order.status == "キャンセル"
@@ -271,11 +271,11 @@ def test_yamato_unreachable_keeps_the_order_and_resolves_later(driver, shop, sim
     assert mails(shop) == []
     simulator.clear_faults()
     simulator.advance(3600)
-    from flask_kuroneko.payments import service
+    from flask_kuroneko import payments as kpay
     from flask_kuroneko.models import utcnow
     from datetime import timedelta
     with shop.app_context():
-        service.sweep(now=utcnow() + timedelta(hours=1))
+        kpay.sweep(now=utcnow() + timedelta(hours=1))
     [payment] = payments(shop)
     [order] = orders(shop)
     assert payment.status == "authorized" and order.status == "新規受付"

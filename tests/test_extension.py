@@ -7,7 +7,8 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_kuroneko import ApiError, ConfigurationError, Kuroneko, OrderData, current_state
-from flask_kuroneko.extension import HOOK_CONTRACTS, KuronekoState
+from flask_kuroneko.hooks import HOOK_CONTRACTS
+from flask_kuroneko.runtime import KuronekoState
 
 
 def _app(tmp_path, name="a", **cfg) -> tuple[Flask, SQLAlchemy]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flask_kuroneko import config, signals
-from flask_kuroneko.extension import HOOK_CONTRACTS
+from flask_kuroneko.hooks import HOOK_CONTRACTS
 from flask_kuroneko.settings import FRESH_DEFAULTS
 
 ROOT = Path(__file__).parent.parent

@@ -171,7 +171,7 @@ def test_void_without_the_linking_setting_keeps_the_payment(database_url, simula
 def test_yamato_unreachable_on_dispatch_then_sweep(store, simulator, monkeypatch):
     from datetime import timedelta
 
-    from flask_kuroneko.payments import service
+    from flask_kuroneko import payments
     from flask_kuroneko.models import utcnow
     p, _ = _pay(store)
     calls = _calls(simulator, monkeypatch)
@@ -179,7 +179,7 @@ def test_yamato_unreachable_on_dispatch_then_sweep(store, simulator, monkeypatch
     change_state(p, DISPATCHED, courier="クロネコヤマト", waybill=YAMATO_SLIP)
     assert p.state == DISPATCHED
     assert uuid_store.kuroneko.payment_for(p.id).status == "authorized"
-    service.sweep(now=utcnow() + timedelta(minutes=2))
+    payments.sweep(now=utcnow() + timedelta(minutes=2))
     payment = uuid_store.kuroneko.payment_for(p.id)
     assert payment.status == "captured" and calls["KAASL0010"] == 1     # answer lost, not resent
     assert len(simulator.transaction("55555555555", payment.order_no)["slips"]) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flask_kuroneko.payments import service
+from flask_kuroneko import payments
 from flask_kuroneko import signals
 from flask_kuroneko.errors import ApiError, CaptureRefused, InvalidTransition
 from flask_kuroneko.settings import save_settings
@@ -139,8 +139,8 @@ def test_prepayment_log_survives_a_rollback(kuroneko, shop, app):
 
 def test_capture_with_yamato_slip(kuroneko, shop, simulator, calls, received):
     _, p = authorized(kuroneko, shop)
-    service.capture(p.id, carrier=YAMATO, tracking_no="1234-5678-9013", actor="admin")
-    p = service.get_payment(p.id)
+    payments.capture(p.id, carrier=YAMATO, tracking_no="1234-5678-9013", actor="admin")
+    p = payments.get_payment(p.id)
     assert (p.status, p.process_div, p.tracking_no, p.carrier) == ("captured", 0, SLIP1, YAMATO)
     assert p.status_label == "売上確定" and p.captured_at is not None
     assert tx(simulator, p.order_no)["status"] == 3
@@ -153,22 +153,22 @@ def test_capture_with_yamato_slip(kuroneko, shop, simulator, calls, received):
 def test_capture_other_carrier_needs_m4(kuroneko, shop, simulator, calls):
     _, p = authorized(kuroneko, shop)
     with pytest.raises(CaptureRefused, match="他社配送オプション"):
-        service.capture(p.id, carrier=OTHER, tracking_no="ABC123")
-    p = service.get_payment(p.id)
+        payments.capture(p.id, carrier=OTHER, tracking_no="ABC123")
+    p = payments.get_payment(p.id)
     assert p.status == "authorized" and "他社配送オプション" in p.capture_note
     assert calls["KAASL0010"] == 0
     assert rows(models().ErrorLog)[-1].code == "capture_rule"
     save_settings({"other_carrier_enabled": True})
-    service.capture(p.id, carrier=OTHER, tracking_no="ABC123")
-    p = service.get_payment(p.id)
+    payments.capture(p.id, carrier=OTHER, tracking_no="ABC123")
+    p = payments.get_payment(p.id)
     assert (p.status, p.process_div, p.tracking_no, p.capture_note) == ("captured", 2, "ABC123", None)
 
 
 def test_capture_other_carrier_without_number_uses_order_no(kuroneko, shop):
     save_settings({"other_carrier_enabled": True})
     _, p = authorized(kuroneko, shop)
-    service.capture(p.id, carrier=OTHER, tracking_no=None)
-    p = service.get_payment(p.id)
+    payments.capture(p.id, carrier=OTHER, tracking_no=None)
+    p = payments.get_payment(p.id)
     assert p.status == "captured" and p.tracking_no == p.order_no
 
 
@@ -185,31 +185,31 @@ def test_capture_rules_not_met(kuroneko, shop, calls, fields, carrier, tracking,
     else:
         _, p = authorized(kuroneko, shop)
     with pytest.raises(CaptureRefused, match=reason):
-        service.capture(p.id, carrier=carrier, tracking_no=tracking)
-    assert service.get_payment(p.id).status == "authorized" and calls["KAASL0010"] == 0
+        payments.capture(p.id, carrier=carrier, tracking_no=tracking)
+    assert payments.get_payment(p.id).status == "authorized" and calls["KAASL0010"] == 0
 
 
 def test_capture_bad_check_digit_is_refused_before_http(kuroneko, shop, calls):
     _, p = authorized(kuroneko, shop)
     with pytest.raises(Exception) as info:
-        service.capture(p.id, carrier=YAMATO, tracking_no="123456789010")
+        payments.capture(p.id, carrier=YAMATO, tracking_no="123456789010")
     assert "チェックデジット" in str(info.value)
-    p = service.get_payment(p.id)
+    p = payments.get_payment(p.id)
     assert p.status == "authorized" and "チェックデジット" in p.capture_note
     assert calls["KAASL0010"] == 0
 
 
 def test_change_tracking_and_cancel_shipment(kuroneko, shop, simulator, calls):
     _, p = authorized(kuroneko, shop)
-    service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
-    service.change_tracking(p.id, SLIP2)
-    p = service.get_payment(p.id)
+    payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.change_tracking(p.id, SLIP2)
+    p = payments.get_payment(p.id)
     assert p.tracking_no == SLIP2 and p.status == "captured"
     assert [s["paymentNo"] for s in tx(simulator, p.order_no)["slips"]] == [SLIP2]
     with pytest.raises(InvalidTransition):
-        service.change_tracking(p.id, SLIP2)
-    service.cancel_shipment(p.id)
-    p = service.get_payment(p.id)
+        payments.change_tracking(p.id, SLIP2)
+    payments.cancel_shipment(p.id)
+    p = payments.get_payment(p.id)
     assert (p.status, p.tracking_no, p.process_div) == ("authorized", None, None)
     assert tx(simulator, p.order_no)["status"] == 1
 
@@ -221,27 +221,27 @@ def test_change_tracking_and_cancel_shipment(kuroneko, shop, simulator, calls):
 def test_cancel(kuroneko, shop, simulator, calls, received, captured):
     _, p = authorized(kuroneko, shop)
     if captured:
-        service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
-    service.cancel(p.id, actor="admin")
-    p = service.get_payment(p.id)
+        payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.cancel(p.id, actor="admin")
+    p = payments.get_payment(p.id)
     assert p.status == "cancelled" and p.status_label == "取消済み" and p.cancelled_at
     assert tx(simulator, p.order_no)["status"] == 2 and calls["KAACL0010"] == 1
     assert names(received)[-1] == "payment-cancelled"
     with pytest.raises(InvalidTransition, match="取消済み"):
-        service.cancel(p.id)
+        payments.cancel(p.id)
     assert calls["KAACL0010"] == 1
 
 
 def test_cancel_refused_by_yamato_is_logged_and_raised(kuroneko, shop, simulator, received):
     _, p = authorized(kuroneko, shop)
-    service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
     simulator.deliver(MERCHANT, p.order_no)
     simulator.invoice(MERCHANT, p.order_no)
     simulator.pay(MERCHANT, p.order_no)
     with pytest.raises(ApiError) as info:
-        service.cancel(p.id)
+        payments.cancel(p.id)
     assert info.value.code == "kaacl015E"
-    assert service.get_payment(p.id).status == "captured"
+    assert payments.get_payment(p.id).status == "captured"
     err = rows(models().ErrorLog)[-1]
     assert (err.code, err.operation, err.order_no) == ("kaacl015E", "KAACL0010", p.order_no)
     assert names(received)[-1] == "payment-error"
@@ -260,35 +260,35 @@ def _set_lines(order, lines):
 def test_change_amount_decrease(kuroneko, shop, simulator, received):
     order, p = authorized(kuroneko, shop)
     _set_lines(order, [["テスト商品", 1, 1500, "physical"]])
-    service.change_amount(p.id, actor="admin")
-    p = service.get_payment(p.id)
+    payments.change_amount(p.id, actor="admin")
+    p = payments.get_payment(p.id)
     assert p.amount == 1500 and p.initial_amount == 3000
     assert tx(simulator, p.order_no)["current_total"] == 1500
     name, kw = received[-1]
     assert name == "payment-amount-changed" and (kw["old_amount"], kw["new_amount"]) == (3000, 1500)
     with pytest.raises(InvalidTransition, match="利用額変更は不要"):
-        service.change_amount(p.id)
+        payments.change_amount(p.id)
 
 
 def test_change_amount_increase_accepted(kuroneko, shop, simulator):
     order, p = authorized(kuroneko, shop)
     _set_lines(order, [["テスト商品", 3, 1500, "physical"]])
-    service.change_amount(p.id)
-    assert service.get_payment(p.id).amount == 4500
+    payments.change_amount(p.id)
+    assert payments.get_payment(p.id).amount == 4500
 
 
 def test_change_amount_increase_refused_reauthorizes(kuroneko, shop, simulator, calls, received):
     simulator.configure_merchant(MERCHANT, amount_increase="deny")
     order, p = authorized(kuroneko, shop)
-    service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
     _set_lines(order, [["テスト商品", 3, 1500, "physical"]])
-    new = service.change_amount(p.id, actor="admin")
-    old = service.get_payment(p.id)
+    new = payments.change_amount(p.id, actor="admin")
+    old = payments.get_payment(p.id)
     assert new.id != old.id and new.replaces_id == old.id and new.order_no != old.order_no
     assert (old.status, new.status, new.amount) == ("cancelled", "captured", 4500)
     assert tx(simulator, old.order_no)["status"] == 2
     assert tx(simulator, new.order_no)["status"] == 3
-    assert service.current_payment(order.id).id == new.id
+    assert payments.current_payment(order.id).id == new.id
     assert "payment-cancelled" not in names(received)          # the order is not cancelled
     name, kw = [r for r in received if r[0] == "payment-amount-changed"][-1]
     assert (kw["payment"].id, kw["old_amount"], kw["new_amount"]) == (new.id, 3000, 4500)
@@ -299,14 +299,14 @@ def test_change_amount_reauthorization_declined_keeps_old(kuroneko, shop, simula
     order, p = authorized(kuroneko, shop)
     _set_lines(order, [["高級品", 1, 54_000, "physical"]])     # over the per-buyer limit
     with pytest.raises(ApiError, match="再与信が承認されませんでした"):
-        service.change_amount(p.id)
-    old = service.get_payment(p.id)
+        payments.change_amount(p.id)
+    old = payments.get_payment(p.id)
     assert old.status == "authorized" and old.amount == 3000
     assert tx(simulator, old.order_no)["status"] == 1
     [new] = [x for x in rows(models().Payment) if x.replaces_id == old.id]
     assert new.status == "declined"
     assert "payment-declined" not in names(received)
-    assert service.current_payment(order.id).id == old.id
+    assert payments.current_payment(order.id).id == old.id
 
 
 # --------------------------------------------------------------------------- reissue / sync
@@ -314,9 +314,9 @@ def test_change_amount_reauthorization_declined_keeps_old(kuroneko, shop, simula
 
 def test_reissue_invoice(kuroneko, shop, simulator):
     _, p = authorized(kuroneko, shop)
-    service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
     simulator.deliver(MERCHANT, p.order_no)
-    service.reissue_invoice(p.id, 6, "お届け先変更", actor="admin")
+    payments.reissue_invoice(p.id, 6, "お届け先変更", actor="admin")
     assert tx(simulator, p.order_no)["reissue"]["count"] == 1
     h = rows(models().PaymentHistory, payment_id=p.id)[-1]
     assert (h.operation, h.result) == ("請求書再発行", "OK")
@@ -326,8 +326,8 @@ def test_sync_status_detects_drift_cancelled_at_yamato(kuroneko, shop, simulator
                                                         received):
     _, p = authorized(kuroneko, shop)
     api_client.cancel(p.order_no)           # someone used Yamato's own admin screen
-    service.sync_status(p.id)
-    p = service.get_payment(p.id)
+    payments.sync_status(p.id)
+    p = payments.get_payment(p.id)
     assert p.status == "cancelled" and p.yamato_status == 2
     assert "取消済み" in p.drift and "与信" in p.drift
     assert rows(models().ErrorLog)[-1].code == "drift"
@@ -336,24 +336,24 @@ def test_sync_status_detects_drift_cancelled_at_yamato(kuroneko, shop, simulator
 
 def test_sync_status_agreeing_records_no_drift(kuroneko, shop, simulator):
     _, p = authorized(kuroneko, shop)
-    service.sync_status(p.id)
-    p = service.get_payment(p.id)
+    payments.sync_status(p.id)
+    p = payments.get_payment(p.id)
     assert p.drift is None and p.yamato_status == 1 and p.synced_at is not None
 
 
 def test_resolve_under_review(kuroneko, shop, simulator, received):
     _, outcome = place(kuroneko, shop["invoice"], phone="03-1234-9993")
     p = outcome.payment
-    assert service.resolve(p.id).status == "under_review"
+    assert payments.resolve(p.id).status == "under_review"
     simulator.advance(700)
-    assert service.resolve(p.id).status == "authorized"
+    assert payments.resolve(p.id).status == "authorized"
     assert names(received)[-1] == "payment-authorized"
 
 
 def test_unknown_payment_id(kuroneko, shop):
     from flask_kuroneko.errors import PaymentNotFound
     with pytest.raises(PaymentNotFound):
-        service.cancel(99999)
+        payments.cancel(99999)
 
 
 def test_prepayment_log_is_committed_before_kaara(kuroneko, shop, simulator, monkeypatch):
@@ -389,13 +389,13 @@ def test_password_never_recorded(kuroneko, shop, simulator, caplog, received):
     _, p = authorized(kuroneko, shop)
     place(kuroneko, shop["invoice"], phone="03-1234-9990")
     simulator.inject_fault("latency", operation="KAACL0010", seconds=99)
-    for action in (lambda: service.cancel(p.id),
-                   lambda: service.capture(p.id, carrier=YAMATO, tracking_no="123456789010")):
+    for action in (lambda: payments.cancel(p.id),
+                   lambda: payments.capture(p.id, carrier=YAMATO, tracking_no="123456789010")):
         try:
             action()
         except Exception as exc:
             texts.append(repr(exc) + str(exc))
-    service.sweep()
+    payments.sweep()
     m = models()
     for model in (m.PaymentHistory, m.ErrorLog, m.PrepaymentLog, m.Operation, m.Payment):
         texts += [repr(vars(row)) for row in rows(model)]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from flask_kuroneko.payments import service
+from flask_kuroneko import payments
 from flask_kuroneko.errors import InvalidTransition
 from flask_kuroneko.models import utcnow
 from service_support import MERCHANT, models, names, place, rows, tx
@@ -31,16 +31,16 @@ def test_sms_happy_path(kuroneko, shop, simulator, received):
     record = tx(simulator, p.order_no)
     assert record["sendDiv"] == 3 and record["billing"]["telNum"] == "09012345678"
     assert names(received) == ["payment-under-review"]
-    result = service.verify_sms(p.id, "0000")
-    assert (result.kind, result.attempts_left, result.message) == ("retry", 4, "認証コードが間違っています。")
-    result = service.verify_sms(p.id, "１２３")          # format problem: never sent
+    result = payments.verify_sms(p.id, "0000")
+    assert (result.kind, result.attempts_left, result.message) == ("retry", 4, "認証番号が間違っています。")
+    result = payments.verify_sms(p.id, "１２３")          # format problem: never sent
     assert result.kind == "retry" and "4桁" in result.message
-    result = service.verify_sms(p.id, code_of(simulator, p))
+    result = payments.verify_sms(p.id, code_of(simulator, p))
     assert result.kind == "authorized" and result.payment.status == "authorized"
     assert names(received)[-1] == "payment-authorized"
     assert tx(simulator, p.order_no)["status"] == 1
     with pytest.raises(InvalidTransition):
-        service.verify_sms(p.id, "1234")
+        payments.verify_sms(p.id, "1234")
 
 
 def test_sms_declined_at_authorization(kuroneko, shop, simulator, received):
@@ -54,33 +54,33 @@ def test_expired_code_then_restart_with_new_order_no(kuroneko, shop, simulator, 
     order, outcome = start(kuroneko, shop)
     old = outcome.payment
     simulator.advance(200)                               # Yamato's code TTL (180 s) passed
-    result = service.verify_sms(old.id, code_of(simulator, old))
+    result = payments.verify_sms(old.id, code_of(simulator, old))
     assert result.kind == "expired" and "再送信" in result.message
-    assert service.get_payment(old.id).status == "awaiting_sms"      # the order is still open
-    assert service.verify_sms(old.id, "1234").kind == "expired"
-    new = service.restart_sms(old.id)
-    old = service.get_payment(old.id)
+    assert payments.get_payment(old.id).status == "awaiting_sms"      # the order is still open
+    assert payments.verify_sms(old.id, "1234").kind == "expired"
+    new = payments.restart_sms(old.id)
+    old = payments.get_payment(old.id)
     assert new.id != old.id and new.replaces_id == old.id and new.order_no != old.order_no
     assert new.checkout_token and new.checkout_token != old.checkout_token
     assert (old.status, new.status) == ("declined", "awaiting_sms")
     assert "payment-declined" not in names(received)
     assert len(simulator.sms_outbox) == 2
-    assert service.verify_sms(new.id, code_of(simulator, new)).kind == "authorized"
-    assert service.current_payment(order.id).id == new.id
+    assert payments.verify_sms(new.id, code_of(simulator, new)).kind == "authorized"
+    assert payments.current_payment(order.id).id == new.id
 
 
 def test_restart_is_limited(kuroneko, shop, simulator):
     _, outcome = start(kuroneko, shop)
     p = outcome.payment
-    for _ in range(service.SMS_MAX_RESTARTS):
-        p = service.restart_sms(p.id)
+    for _ in range(payments.SMS_MAX_RESTARTS):
+        p = payments.restart_sms(p.id)
     with pytest.raises(InvalidTransition, match="再送信"):
-        service.restart_sms(p.id)
+        payments.restart_sms(p.id)
 
 
 def test_back_button_declines_without_cancel_call(kuroneko, shop, simulator, calls, received):
     _, outcome = start(kuroneko, shop)
-    p = service.abandon_sms(outcome.payment.id, reason="back")
+    p = payments.abandon_sms(outcome.payment.id, reason="back")
     assert p.status == "declined" and calls["KAACL0010"] == 0
     name, kw = received[-1]
     assert name == "payment-declined" and "中止" in kw["message"]
@@ -92,19 +92,19 @@ def test_abandon_cancels_when_yamato_approved_meanwhile(kuroneko, shop, simulato
     _, outcome = start(kuroneko, shop)
     p = outcome.payment
     api_client.verify_sms(p.order_no, code_of(simulator, p))   # reached Yamato, we never knew
-    service.abandon_sms(p.id, reason="back")
-    assert service.get_payment(p.id).status == "declined"
+    payments.abandon_sms(p.id, reason="back")
+    assert payments.get_payment(p.id).status == "declined"
     assert tx(simulator, p.order_no)["status"] == 2 and calls["KAACL0010"] == 1
 
 
 def test_window_passes_sweep_declines(kuroneko, shop, simulator, received):
     _, outcome = start(kuroneko, shop)
     p = outcome.payment
-    report = service.sweep(now=utcnow() + timedelta(minutes=10))
-    assert report.sms_expired == 0 and service.get_payment(p.id).status == "awaiting_sms"
-    report = service.sweep(now=utcnow() + timedelta(minutes=31))
+    report = payments.sweep(now=utcnow() + timedelta(minutes=10))
+    assert report.sms_expired == 0 and payments.get_payment(p.id).status == "awaiting_sms"
+    report = payments.sweep(now=utcnow() + timedelta(minutes=31))
     assert report.sms_expired == 1
-    assert service.get_payment(p.id).status == "declined"
+    assert payments.get_payment(p.id).status == "declined"
     name, kw = received[-1]
     assert name == "payment-declined" and "30分" in kw["message"]
 
@@ -114,24 +114,24 @@ def test_window_counts_from_the_first_sms(kuroneko, shop, simulator, db):
     first = outcome.payment
     first.sms_sent_at = utcnow() - timedelta(minutes=29)
     db.session.commit()
-    new = service.restart_sms(first.id)
-    assert not service.sms_window_over(new)
-    assert service.sms_window_over(new, utcnow() + timedelta(minutes=2))
+    new = payments.restart_sms(first.id)
+    assert not payments.sms_window_over(new)
+    assert payments.sms_window_over(new, utcnow() + timedelta(minutes=2))
 
 
 def test_too_many_wrong_codes_declines(kuroneko, shop, simulator):
     _, outcome = start(kuroneko, shop)
     p = outcome.payment
     for _ in range(5):
-        result = service.verify_sms(p.id, "0000")
-    result = service.verify_sms(p.id, "0000")
+        result = payments.verify_sms(p.id, "0000")
+    result = payments.verify_sms(p.id, "0000")
     assert result.kind == "declined" and result.payment.status == "declined"
     assert rows(models().ErrorLog)[-1].code == "kaasa021E"
 
 
 def test_sms_not_delivered(kuroneko, shop, simulator):
     _, outcome = start(kuroneko, shop, mobile="090-1234-9944")
-    result = service.verify_sms(outcome.payment.id, "1234")
+    result = payments.verify_sms(outcome.payment.id, "1234")
     assert result.kind == "declined" and "受信に失敗" in result.message
 
 
@@ -139,14 +139,14 @@ def test_push_is_confirmed_with_yamato(kuroneko, shop, simulator, api_client, re
     _, outcome = start(kuroneko, shop)
     p = outcome.payment
     # a forged push changes nothing: Yamato still waits for the code
-    assert service.handle_sms_push({"ycfStrNo": MERCHANT, "juchuNo": p.order_no,
+    assert payments.handle_sms_push({"ycfStrNo": MERCHANT, "juchuNo": p.order_no,
                                     "smsNinKk": "0"}).status == "awaiting_sms"
     api_client.verify_sms(p.order_no, code_of(simulator, p))
-    assert service.handle_sms_push({"ycfStrNo": MERCHANT, "juchuNo": p.order_no,
+    assert payments.handle_sms_push({"ycfStrNo": MERCHANT, "juchuNo": p.order_no,
                                     "smsNinKk": "0"}).status == "authorized"
     assert names(received)[-1] == "payment-authorized"
-    assert service.handle_sms_push({"ycfStrNo": MERCHANT, "juchuNo": "nope"}) is None
-    assert service.handle_sms_push({"ycfStrNo": "99999999999", "juchuNo": p.order_no}) is None
+    assert payments.handle_sms_push({"ycfStrNo": MERCHANT, "juchuNo": "nope"}) is None
+    assert payments.handle_sms_push({"ycfStrNo": "99999999999", "juchuNo": p.order_no}) is None
 
 
 def test_unreachable_at_authorization_declines_sms_at_once(kuroneko, shop, simulator, received):
@@ -161,11 +161,11 @@ def test_verify_timeout_is_resolved_by_the_sweep(kuroneko, shop, simulator, call
     _, outcome = start(kuroneko, shop)
     p = outcome.payment
     simulator.inject_fault("latency", operation="KAASA0020", seconds=99)
-    result = service.verify_sms(p.id, code_of(simulator, p))
-    assert result.kind == "pending" and service.get_payment(p.id).status == "awaiting_sms"
+    result = payments.verify_sms(p.id, code_of(simulator, p))
+    assert result.kind == "pending" and payments.get_payment(p.id).status == "awaiting_sms"
     with pytest.raises(InvalidTransition, match="確認中"):
-        service.verify_sms(p.id, code_of(simulator, p))
-    report = service.sweep()
+        payments.verify_sms(p.id, code_of(simulator, p))
+    report = payments.sweep()
     assert report.operations_settled == 1
-    assert service.get_payment(p.id).status == "authorized"
+    assert payments.get_payment(p.id).status == "authorized"
     assert calls["KAASA0020"] == 1

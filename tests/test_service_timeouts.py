@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from flask_kuroneko.payments import service
+from flask_kuroneko import payments
 from flask_kuroneko.errors import InvalidTransition, OperationPending
 from flask_kuroneko.models import utcnow
 from hosts import simple_shop
@@ -18,7 +18,7 @@ LATER = timedelta(minutes=2)      # past the grace before an unanswered KAARA001
 
 
 def sweep_later(minutes: float = 2):
-    return service.sweep(now=utcnow() + timedelta(minutes=minutes))
+    return payments.sweep(now=utcnow() + timedelta(minutes=minutes))
 
 
 def ops():
@@ -50,9 +50,9 @@ def test_authorization_fault_then_sweep(kuroneko, shop, simulator, calls, receiv
     assert names(received) == ["payment-error"]
     simple_shop.db.session.rollback()          # the order itself is committed
     assert simple_shop.db.session.get(simple_shop.ShopOrder, order.id) is not None
-    assert service.sweep().operations_settled == 0       # unknown: grace; queued: backoff
+    assert payments.sweep().operations_settled == 0       # unknown: grace; queued: backoff
     report = sweep_later()
-    p = service.get_payment(p.id)
+    p = payments.get_payment(p.id)
     assert p.status == "authorized" and report.operations_settled == 1
     assert ops() == [("authorize", "done")]
     assert tx(simulator, p.order_no)["status"] == 1
@@ -75,9 +75,9 @@ def test_authorization_resend_meets_its_late_first_request(kuroneko, shop, simul
     api_client.authorize(request_from_json(op.params["request"]))      # the "late" request
     simulator.inject_fault("error", operation="KAARS0010", error_code="err0001")
     report = sweep_later()
-    assert service.get_payment(p.id).status == "pending" and report.operations_retrying == 1
+    assert payments.get_payment(p.id).status == "pending" and report.operations_retrying == 1
     report = sweep_later(30)
-    assert service.get_payment(p.id).status == "authorized"
+    assert payments.get_payment(p.id).status == "authorized"
     assert len(simulator.transactions(MERCHANT)) == 1
 
 
@@ -85,10 +85,10 @@ def test_authorization_under_review_after_timeout(kuroneko, shop, simulator, rec
     simulator.inject_fault("latency", operation="KAARA0010", seconds=99)
     _, outcome = place(kuroneko, shop["invoice"], phone="03-1234-9993")
     sweep_later()
-    assert service.get_payment(outcome.payment.id).status == "under_review"
+    assert payments.get_payment(outcome.payment.id).status == "under_review"
     simulator.advance(700)
     assert sweep_later(3).reviews_resolved == 1
-    assert service.get_payment(outcome.payment.id).status == "authorized"
+    assert payments.get_payment(outcome.payment.id).status == "authorized"
 
 
 def test_sms_authorization_never_arrived_is_declined(kuroneko, shop, simulator, calls):
@@ -96,14 +96,14 @@ def test_sms_authorization_never_arrived_is_declined(kuroneko, shop, simulator, 
     _, outcome = place(kuroneko, shop["smartphone"], form={"sms_phone": "09012345678"})
     assert outcome.kind == "pending"
     sweep_later()
-    assert service.get_payment(outcome.payment.id).status == "declined"
+    assert payments.get_payment(outcome.payment.id).status == "declined"
     assert calls["KAARA0010"] == 1 and simulator.sms_outbox == []
 
 
 def test_pending_authorization_resolved_on_demand(kuroneko, shop, simulator):
     simulator.inject_fault("latency", operation="KAARA0010", seconds=99)
     _, outcome = place(kuroneko, shop["invoice"])
-    assert service.resolve(outcome.payment.id).status == "authorized"
+    assert payments.resolve(outcome.payment.id).status == "authorized"
 
 
 # --------------------------------------------------------------------------- capture / cancel
@@ -119,21 +119,21 @@ def test_capture_fault_then_sweep(kuroneko, shop, simulator, calls, received, ki
     _, p = authorized(kuroneko, shop)
     simulator.inject_fault(kind, operation="KAASL0010", **options)
     with pytest.raises(OperationPending) as info:
-        service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+        payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
     assert info.value.state == state
-    assert service.get_payment(p.id).status == "authorized"
+    assert payments.get_payment(p.id).status == "authorized"
     assert ops()[-1] == ("capture", state)
     with pytest.raises(InvalidTransition, match="確認中"):
-        service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+        payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
     with pytest.raises(InvalidTransition, match="確認中"):
-        service.cancel(p.id)
-    service.sweep()
-    p = service.get_payment(p.id)
+        payments.cancel(p.id)
+    payments.sweep()
+    p = payments.get_payment(p.id)
     assert (p.status, p.tracking_no) == ("captured", SLIP1)
     assert [s["paymentNo"] for s in tx(simulator, p.order_no)["slips"]] == [SLIP1]
     assert calls["KAASL0010"] == sent and ops()[-1] == ("capture", "done")
     assert names(received)[-1] == "sales-confirmed"
-    service.sweep()
+    payments.sweep()
     assert calls["KAASL0010"] == sent
 
 
@@ -149,16 +149,16 @@ def test_cancel_fault_then_sweep(kuroneko, shop, simulator, calls, received, kin
     _, p = authorized(kuroneko, shop)
     simulator.inject_fault(kind, operation="KAACL0010", **options)
     with pytest.raises(OperationPending):
-        service.cancel(p.id)
-    assert service.get_payment(p.id).status == "authorized"
+        payments.cancel(p.id)
+    assert payments.get_payment(p.id).status == "authorized"
     assert ops()[-1] == ("cancel", state)
     assert rows(models().ErrorLog)[-1].operation == "KAACL0010"
-    service.sweep()
-    assert service.get_payment(p.id).status == "cancelled"
+    payments.sweep()
+    assert payments.get_payment(p.id).status == "cancelled"
     assert tx(simulator, p.order_no)["status"] == 2
     assert calls["KAACL0010"] == sent
     assert names(received)[-1] == "payment-cancelled"
-    service.sweep()
+    payments.sweep()
     assert calls["KAACL0010"] == sent
 
 
@@ -168,11 +168,11 @@ def test_cancel_unreachable_for_long_gives_up_and_tells_the_admin(kuroneko, shop
     simulator.inject_fault("refuse", operation="KAACL0010", times=None)
     simulator.inject_fault("refuse", operation="KAAST0010", times=None)
     with pytest.raises(OperationPending):
-        service.cancel(p.id)
+        payments.cancel(p.id)
     for hour in range(1, journal.MAX_ATTEMPTS + 2):
-        service.sweep(now=utcnow() + timedelta(hours=hour))
+        payments.sweep(now=utcnow() + timedelta(hours=hour))
     assert ops()[-1] == ("cancel", "failed")
-    assert service.get_payment(p.id).status == "authorized"
+    assert payments.get_payment(p.id).status == "authorized"
     assert rows(models().ErrorLog)[-1].code == "unresolved"
 
 
@@ -181,25 +181,25 @@ def test_cancel_unreachable_for_long_gives_up_and_tells_the_admin(kuroneko, shop
 
 def test_change_tracking_timeout(kuroneko, shop, simulator, calls):
     _, p = authorized(kuroneko, shop)
-    service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
     simulator.inject_fault("latency", operation="KAASL0010", seconds=99)
     with pytest.raises(OperationPending):
-        service.change_tracking(p.id, SLIP2)
-    assert service.get_payment(p.id).tracking_no == SLIP1
-    service.sweep()
-    assert service.get_payment(p.id).tracking_no == SLIP2
+        payments.change_tracking(p.id, SLIP2)
+    assert payments.get_payment(p.id).tracking_no == SLIP1
+    payments.sweep()
+    assert payments.get_payment(p.id).tracking_no == SLIP2
     assert [s["paymentNo"] for s in tx(simulator, p.order_no)["slips"]] == [SLIP2]
 
 
 def test_cancel_shipment_timeout(kuroneko, shop, simulator):
     _, p = authorized(kuroneko, shop)
-    service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
     simulator.inject_fault("drop", operation="KAASL0010")
     with pytest.raises(OperationPending):
-        service.cancel_shipment(p.id)
-    assert service.get_payment(p.id).status == "captured"
-    service.sweep()
-    assert service.get_payment(p.id).status == "authorized"
+        payments.cancel_shipment(p.id)
+    assert payments.get_payment(p.id).status == "captured"
+    payments.sweep()
+    assert payments.get_payment(p.id).status == "authorized"
 
 
 def test_change_amount_timeout(kuroneko, shop, simulator, received):
@@ -208,22 +208,22 @@ def test_change_amount_timeout(kuroneko, shop, simulator, received):
     simple_shop.db.session.commit()
     simulator.inject_fault("latency", operation="KAAKK0010", seconds=99)
     with pytest.raises(OperationPending):
-        service.change_amount(p.id)
-    assert service.get_payment(p.id).amount == 3000
-    service.sweep()
-    assert service.get_payment(p.id).amount == 1500
+        payments.change_amount(p.id)
+    assert payments.get_payment(p.id).amount == 3000
+    payments.sweep()
+    assert payments.get_payment(p.id).amount == 1500
     assert tx(simulator, p.order_no)["current_total"] == 1500
     assert names(received)[-1] == "payment-amount-changed"
 
 
 def test_reissue_timeout_cannot_be_told_and_is_reported(kuroneko, shop, simulator, calls):
     _, p = authorized(kuroneko, shop)
-    service.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
+    payments.capture(p.id, carrier=YAMATO, tracking_no=SLIP1)
     simulator.deliver(MERCHANT, p.order_no)
     simulator.inject_fault("latency", operation="KAARR0010", seconds=99)
     with pytest.raises(OperationPending):
-        service.reissue_invoice(p.id, 2)
-    service.sweep()
+        payments.reissue_invoice(p.id, 2)
+    payments.sweep()
     assert ops()[-1] == ("reissue_invoice", "failed")
     assert calls["KAARR0010"] == 1              # never sent twice: it is not idempotent
     assert "再発行" in rows(models().ErrorLog)[-1].message
@@ -235,7 +235,7 @@ def test_unknown_authorization_cancelled_at_yamato_meanwhile(kuroneko, shop, sim
     _, outcome = place(kuroneko, shop["invoice"])
     api_client.cancel(outcome.payment.order_no)      # Yamato's own admin screen
     sweep_later()
-    assert service.get_payment(outcome.payment.id).status == "declined"
+    assert payments.get_payment(outcome.payment.id).status == "declined"
     assert ops() == [("authorize", "done")] and calls["KAARA0010"] == 1
     assert names(received)[-1] == "payment-declined"
 
@@ -250,13 +250,13 @@ def test_amount_change_refused_while_its_reauthorization_is_unresolved(kuroneko,
     simple_shop.db.session.commit()
     simulator.inject_fault("latency", operation="KAARA0010", seconds=99)
     with pytest.raises(OperationPending):
-        service.change_amount(p.id)
+        payments.change_amount(p.id)
     calls.reset()
     with pytest.raises(InvalidTransition, match="再与信"):
-        service.change_amount(p.id)
+        payments.change_amount(p.id)
     assert calls["KAAKK0010"] == 0 and calls["KAARA0010"] == 0
     sweep_later()
-    new = service.current_payment(order.id)
+    new = payments.current_payment(order.id)
     assert (new.replaces_id, new.status, new.amount) == (p.id, "authorized", 4500)
-    assert service.get_payment(p.id).status == "cancelled"
+    assert payments.get_payment(p.id).status == "cancelled"
     assert calls["KAARA0010"] == 0 and len(simulator.transactions(MERCHANT)) == 2

@@ -6,9 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from flask_kuroneko.payments import journal, service
+from flask_kuroneko import payments
+from flask_kuroneko.payments import journal
 from flask_kuroneko.models import utcnow
-from flask_kuroneko.payments.sweep import SweepReport, settle_operation
+from flask_kuroneko.payments.recovery import settle_operation
+from flask_kuroneko.payments.sweep import SweepReport
 from hosts import simple_shop
 from service_support import MERCHANT, SLIP1, YAMATO, models, place, rows
 
@@ -20,7 +22,7 @@ def authorized(kuroneko, shop, **fields):
 
 
 def test_empty_sweep(kuroneko, shop, calls):
-    report = service.sweep()
+    report = payments.sweep()
     assert report == SweepReport() and sum(calls.counts.values()) == 0
     assert "sms_expired=0" in str(report) and report.as_dict()["synced"] == 0
 
@@ -31,24 +33,24 @@ def test_empty_sweep(kuroneko, shop, calls):
 def test_reviews_are_polled(kuroneko, shop, simulator, phone, final):
     _, outcome = place(kuroneko, shop["invoice"], phone=phone)
     pid = outcome.payment.id
-    report = service.sweep()
+    report = payments.sweep()
     assert (report.reviews_checked, report.reviews_resolved) == (1, 0)
     simulator.advance(700)
-    report = service.sweep()
+    report = payments.sweep()
     assert (report.reviews_checked, report.reviews_resolved) == (1, 1)
-    assert service.get_payment(pid).status == final
+    assert payments.get_payment(pid).status == final
 
 
 def test_status_sync_is_throttled_and_batched(kuroneko, shop, calls):
     pids = [authorized(kuroneko, shop) for _ in range(3)]
     calls.reset()
-    report = service.sweep(sync_batch=2)
+    report = payments.sweep(sync_batch=2)
     assert report.synced == 2 and calls["KAAST0010"] == 2
-    report = service.sweep(sync_batch=2)
+    report = payments.sweep(sync_batch=2)
     assert report.synced == 1 and calls["KAAST0010"] == 3
-    assert service.sweep().synced == 0                            # all fresh: nothing asked
-    assert service.sweep(now=utcnow() + timedelta(hours=7)).synced == 3
-    assert all(service.get_payment(p).yamato_status == 1 for p in pids)
+    assert payments.sweep().synced == 0                            # all fresh: nothing asked
+    assert payments.sweep(now=utcnow() + timedelta(hours=7)).synced == 3
+    assert all(payments.get_payment(p).yamato_status == 1 for p in pids)
 
 
 def test_sweep_finds_drift_and_late_ng(kuroneko, shop, simulator, api_client):
@@ -56,21 +58,21 @@ def test_sweep_finds_drift_and_late_ng(kuroneko, shop, simulator, api_client):
     late_ng = authorized(kuroneko, shop, phone="03-1234-9989")
     shipped_there = authorized(kuroneko, shop)
     fine = authorized(kuroneko, shop)
-    api_client.cancel(service.get_payment(cancelled_there).order_no)
+    api_client.cancel(payments.get_payment(cancelled_there).order_no)
     from flask_kuroneko.yamato.codes import ProcessDiv
     from flask_kuroneko.yamato.datatypes import ShipmentRequest
     api_client.register_shipment(ShipmentRequest(
-        order_no=service.get_payment(shipped_there).order_no, process_div=ProcessDiv.NEW,
+        order_no=payments.get_payment(shipped_there).order_no, process_div=ProcessDiv.NEW,
         slip_no=SLIP1))
     simulator.advance(700)
-    report = service.sweep()
+    report = payments.sweep()
     assert report.synced == 4 and report.drifts == 3
-    assert service.get_payment(cancelled_there).status == "cancelled"
-    assert service.get_payment(late_ng).status == "declined"
-    assert service.get_payment(shipped_there).status == "captured"
-    assert service.get_payment(fine).drift is None
+    assert payments.get_payment(cancelled_there).status == "cancelled"
+    assert payments.get_payment(late_ng).status == "declined"
+    assert payments.get_payment(shipped_there).status == "captured"
+    assert payments.get_payment(fine).drift is None
     assert len([e for e in rows(models().ErrorLog) if e.code == "drift"]) == 3
-    assert service.sweep(now=utcnow() + timedelta(hours=7)).drifts == 0     # not reported twice
+    assert payments.sweep(now=utcnow() + timedelta(hours=7)).drifts == 0     # not reported twice
 
 
 def _crashed_authorization(kuroneko, shop, api_client, *, reached: bool):
@@ -101,11 +103,11 @@ def test_crashed_request_is_recovered_once_its_claim_expires(kuroneko, shop, api
                                                             simulator, calls, reached):
     pid = _crashed_authorization(kuroneko, shop, api_client, reached=reached)
     calls.reset()
-    assert service.sweep().operations_settled == 0          # still claimed by the request
+    assert payments.sweep().operations_settled == 0          # still claimed by the request
     assert sum(calls.counts.values()) == 0
-    report = service.sweep(now=utcnow() + timedelta(minutes=2))
+    report = payments.sweep(now=utcnow() + timedelta(minutes=2))
     assert report.operations_settled == 1
-    assert service.get_payment(pid).status == "authorized"
+    assert payments.get_payment(pid).status == "authorized"
     assert calls["KAARA0010"] == (0 if reached else 1)
     assert len(simulator.transactions(MERCHANT)) == 1
 
@@ -114,25 +116,25 @@ def test_claims_exclude_other_workers(kuroneko, shop, simulator):
     pid = authorized(kuroneko, shop)
     simulator.inject_fault("latency", operation="KAACL0010", seconds=99)
     with pytest.raises(Exception):
-        service.cancel(pid)
+        payments.cancel(pid)
     [op] = [o for o in rows(models().Operation) if o.operation == "cancel"]
     session, m = simple_shop.db.session, models()
     now = utcnow()
     assert journal.claim(session, m, op.id, "worker-a", seconds=300, now=now)
     assert not journal.claim(session, m, op.id, "worker-b", seconds=300, now=now)
     assert settle_operation(op.id, worker_id="worker-b", now=now) == "skipped"
-    assert service.get_payment(pid).status == "authorized"
+    assert payments.get_payment(pid).status == "authorized"
     # worker-a died: its claim runs out and worker-b takes over
     later = now + timedelta(seconds=301)
     assert settle_operation(op.id, worker_id="worker-b", now=later) == "done"
-    assert service.get_payment(pid).status == "cancelled"
-    assert service.get_payment(pid).open_operation is None
+    assert payments.get_payment(pid).status == "cancelled"
+    assert payments.get_payment(pid).open_operation is None
 
 
 def test_operations_for_hides_everything_while_unsettled(kuroneko, shop, simulator):
     pid = authorized(kuroneko, shop)
-    assert "cancel" in service.operations_for(service.get_payment(pid))
+    assert "cancel" in payments.operations_for(payments.get_payment(pid))
     simulator.inject_fault("latency", operation="KAASL0010", seconds=99)
     with pytest.raises(Exception):
-        service.capture(pid, carrier=YAMATO, tracking_no=SLIP1)
-    assert service.operations_for(service.get_payment(pid)) == ["sync_status"]
+        payments.capture(pid, carrier=YAMATO, tracking_no=SLIP1)
+    assert payments.operations_for(payments.get_payment(pid)) == ["sync_status"]

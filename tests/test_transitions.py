@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from flask_kuroneko.payments import service, transitions
+from flask_kuroneko import payments
+from flask_kuroneko.payments import transitions
 from flask_kuroneko.errors import InvalidTransition, KuronekoError
 from flask_kuroneko.models import PaymentStatus as S
 from hosts import simple_shop
@@ -28,17 +29,17 @@ EXPECTED = {
 }
 
 CALLS = {
-    "verify_sms": lambda pid: service.verify_sms(pid, "1234"),
-    "restart_sms": service.restart_sms,
-    "abandon_sms": lambda pid: service.abandon_sms(pid, reason="back"),
-    "resolve": service.resolve,
-    "capture": lambda pid: service.capture(pid, carrier=YAMATO, tracking_no=SLIP1),
-    "change_tracking": lambda pid: service.change_tracking(pid, SLIP2),
-    "cancel_shipment": service.cancel_shipment,
-    "cancel": service.cancel,
-    "change_amount": service.change_amount,
-    "reissue_invoice": lambda pid: service.reissue_invoice(pid, 6, "その他"),
-    "sync_status": service.sync_status,
+    "verify_sms": lambda pid: payments.verify_sms(pid, "1234"),
+    "restart_sms": payments.restart_sms,
+    "abandon_sms": lambda pid: payments.abandon_sms(pid, reason="back"),
+    "resolve": payments.resolve,
+    "capture": lambda pid: payments.capture(pid, carrier=YAMATO, tracking_no=SLIP1),
+    "change_tracking": lambda pid: payments.change_tracking(pid, SLIP2),
+    "cancel_shipment": payments.cancel_shipment,
+    "cancel": payments.cancel,
+    "change_amount": payments.change_amount,
+    "reissue_invoice": lambda pid: payments.reissue_invoice(pid, 6, "その他"),
+    "sync_status": payments.sync_status,
 }
 
 PAIRS = [(op, status) for op in EXPECTED for status in S]
@@ -105,4 +106,4 @@ def test_through_the_service(kuroneko, simulator, monkeypatch, operation, status
         with pytest.raises(InvalidTransition):
             CALLS[operation](payment_id)
         assert sum(calls.counts.values()) == 0
-        assert service.get_payment(payment_id).status == status.value
+        assert payments.get_payment(payment_id).status == status.value

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import current_app, flash, render_template
 from jinja2 import TemplateNotFound
 
 from .. import config
+from ..yamato.timezone import JST
 
 logger = logging.getLogger(__name__)
 
-JST = timezone(timedelta(hours=9), "JST")
 STANDALONE_TEMPLATE = "kuroneko/admin/_standalone.html"
 FLASH_ERROR = "kuroneko_admin_error"
 FLASH_INFO = "kuroneko_admin_info"
@@ -21,7 +21,7 @@ ACTOR = "admin"
 
 
 def state() -> Any:
-    from ..extension import current_state
+    from ..state import current_state
     return current_state()
 
 

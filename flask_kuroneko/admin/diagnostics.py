@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ..payments import journal
 from ..errors import ApiConnectionError, ApiError, AuthenticationError, ConfigurationError
-from ..extension import HOOK_CONTRACTS
+from ..hooks import HOOK_CONTRACTS
 from . import common
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def checks(request: Any) -> list[Check]:
         result.append(Check(secure, "SSL",
                             "https で表示されています。" if secure else
                             "本番環境ではSSL（https）が必須です。サーバーの証明書設定を確認してください。"))
-    hooks = st.extension._hooks
+    hooks = st.hooks
     missing = [name for name in HOOK_CONTRACTS if name not in hooks]
     result.append(Check(not missing, "アプリケーションのフック",
                         "すべて登録されています。" if not missing else

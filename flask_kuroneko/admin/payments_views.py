@@ -1,6 +1,6 @@
 """Payments list (M15) and the 「決済情報」 dialog page of one payment (M19–M21).
 
-The dialog offers only the operations ``service.operations_for`` allows now; every POST goes
+The dialog offers only the operations ``payments.operations_for`` allows now; every POST goes
 through ``service`` (lock, transition check, Yamato, history). Refusals — an illegal
 transition (e.g. a second admin cancelling what the first already cancelled), an operation
 still being confirmed, Yamato's business errors — come back as Japanese flash messages.
@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, request, url_for
 
-from ..payments import service, transitions
+from .. import payments
+from ..payments import transitions
 from ..yamato.codes import ReissueReason
 from ..errors import (ApiError, CaptureRefused, ConfigurationError, InvalidTransition,
                       KuronekoError, OperationPending, PaymentNotFound, ValidationError)
@@ -89,7 +90,7 @@ def payment_page(payment_id: int):
         sa.select(H).where(H.payment_id.in_([p.id for p in related]))
         .order_by(H.occurred_at, H.id)))
     host_amount, host_problem = _host_amount(payment)
-    allowed = service.operations_for(payment)
+    allowed = payments.operations_for(payment)
     operations = [(op, transitions.LABELS[op]) for op in DIALOG_OPERATIONS if op in allowed]
     return common.render(
         "payment.html", payment=payment, related=related, history=history,
@@ -108,19 +109,19 @@ def _safe_back(url: str | None) -> str | None:
 
 def _run(operation: str, payment_id: int) -> Any:
     if operation == "cancel":
-        return service.cancel(payment_id, actor=common.ACTOR)
+        return payments.cancel(payment_id, actor=common.ACTOR)
     if operation == "change_amount":
-        return service.change_amount(payment_id, actor=common.ACTOR)
+        return payments.change_amount(payment_id, actor=common.ACTOR)
     if operation == "cancel_shipment":
-        return service.cancel_shipment(payment_id, actor=common.ACTOR)
+        return payments.cancel_shipment(payment_id, actor=common.ACTOR)
     if operation == "sync_status":
-        return service.sync_status(payment_id)
+        return payments.sync_status(payment_id)
     form = ReissueForm(request.form)
     try:
         reason = ReissueReason(int(form.reason.data))
     except (TypeError, ValueError):
         raise InvalidTransition("不備事由を選んでください。", operation=operation) from None
-    return service.reissue_invoice(payment_id, reason, (form.reason_text.data or "").strip() or None,
+    return payments.reissue_invoice(payment_id, reason, (form.reason_text.data or "").strip() or None,
                                    actor=common.ACTOR)
 
 

@@ -12,6 +12,8 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from werkzeug.routing import BuildError
 
 from .. import config
+from .. import payments
+from ..yamato.timezone import JST
 from ..errors import InvalidTransition, KuronekoError
 from ..models import PaymentStatus
 from . import binding
@@ -22,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 BLUEPRINT_NAME = "kuroneko_checkout"
 FLASH_CATEGORY = "kuroneko_error"
-JST = timezone(timedelta(hours=9), "JST")
 SUCCESS = {PaymentStatus.AUTHORIZED.value, PaymentStatus.CAPTURED.value,
            PaymentStatus.UNDER_REVIEW.value, PaymentStatus.PENDING.value}
 
@@ -64,7 +65,7 @@ def _exempt_from_flask_wtf(state) -> None:
 
 
 def _state():
-    from ..extension import current_state
+    from ..state import current_state
     return current_state()
 
 
@@ -125,8 +126,7 @@ def _window_minutes() -> int:
 
 
 def _window_over(payment) -> bool:
-    from ..payments import service
-    return service.sms_window_over(payment)
+    return payments.sms_window_over(payment)
 
 
 def _final(payment, message: str | None = None):
@@ -216,7 +216,6 @@ def _sandbox_codes(payment) -> list[str]:
 def sms_page(token: str):
     """The 4-digit code page (M12). Wrong code → retry with attempts left; expired code →
     offer a new code; refusal → payment error page; success → completion (与信)."""
-    from ..payments import service
     payment = _payment_or_404(token)
     if payment.status != PaymentStatus.AWAITING_SMS.value:
         return _final(payment)
@@ -229,7 +228,7 @@ def sms_page(token: str):
         message = MSG_EXPIRED if form.csrf_failed else None
         return _render(payment, form, message=message, status=400 if form.csrf_failed else 200)
     try:
-        outcome = service.verify_sms(payment.id, form.code.data, actor="customer")
+        outcome = payments.verify_sms(payment.id, form.code.data, actor="customer")
     except InvalidTransition:
         # Another tab, the push or the sweep finished this payment meanwhile, or an earlier
         # answer is still being confirmed with Yamato.
@@ -255,9 +254,8 @@ def _after_lost_answer(payment, form):
     """Yamato's answer to the code was lost: ask Yamato once (never guess). Settled → leave
     the page; still unknown → the customer may simply enter the code again (Yamato answers
     "not awaiting" for an accepted code and the service then reads the status)."""
-    from ..payments import service
     try:
-        payment = service.resolve(payment.id)
+        payment = payments.resolve(payment.id)
     except KuronekoError as exc:
         logger.warning("resolve after a lost KAASA0020 answer failed for %s: %s",
                        payment.order_no, exc.__class__.__name__)
@@ -276,10 +274,9 @@ def _reload(payment):
 
 
 def _timeout(payment):
-    from ..payments import service
     message = MSG_TIMEOUT.format(minutes=_window_minutes())
     try:
-        payment = service.abandon_sms(payment.id, reason="timeout")
+        payment = payments.abandon_sms(payment.id, reason="timeout")
     except InvalidTransition:
         _state().db.session.rollback()
         payment = _reload(payment)
@@ -289,7 +286,6 @@ def _timeout(payment):
 def resend(token: str):
     """Expired code: a new attempt (new リンクキー = new orderNo) and a new SMS, bound to the
     same browser; the 30-minute window keeps counting from the first SMS."""
-    from ..payments import service
     payment = _payment_or_404(token)
     form = ButtonForm(request.form)
     if not form.validate():
@@ -300,7 +296,7 @@ def resend(token: str):
     if _window_over(payment):
         return _timeout(payment)
     try:
-        new_payment = service.restart_sms(payment.id)
+        new_payment = payments.restart_sms(payment.id)
     except InvalidTransition as exc:       # e.g. too many new codes, or an answer pending
         _state().db.session.rollback()
         return _final(_reload(payment), str(exc))
@@ -323,7 +319,6 @@ def resend(token: str):
 
 def back(token: str):
     """「戻る」: the customer gives up the SMS step → 決済不可, cancelled at Yamato if needed."""
-    from ..payments import service
     payment = _payment_or_404(token)
     form = ButtonForm(request.form)
     if not form.validate():
@@ -331,7 +326,7 @@ def back(token: str):
         return redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=token))
     if payment.status == PaymentStatus.AWAITING_SMS.value:
         try:
-            payment = service.abandon_sms(payment.id, reason="back")
+            payment = payments.abandon_sms(payment.id, reason="back")
         except InvalidTransition:
             _state().db.session.rollback()
             payment = _reload(payment)
@@ -343,7 +338,6 @@ def back(token: str):
 def notify(secret: str):
     """Yamato's SMS result push (spec §3.11). Authenticated by the secret in the URL and the
     merchant code; the service confirms with Yamato before changing anything."""
-    from ..payments import service
     expected = config.get("NOTIFY_SECRET")
     if not expected or not hmac.compare_digest(secret.encode(), str(expected).encode()):
         logger.warning("SMS push with a wrong secret refused (from %s)", request.remote_addr)
@@ -354,7 +348,7 @@ def notify(secret: str):
         logger.warning("SMS push for another merchant code refused")
         abort(403)
     try:
-        payment = service.handle_sms_push(form.to_dict())
+        payment = payments.handle_sms_push(form.to_dict())
     except KuronekoError as exc:
         logger.error("SMS push for %s not processed: %s", form.get("juchuNo"),
                      exc.__class__.__name__)
@@ -368,5 +362,5 @@ def notify(secret: str):
 def _sandbox_merchant() -> str:
     if _state().environment() != "sandbox":
         return ""
-    from ..extension import SANDBOX_MERCHANT_CODE
+    from ..runtime import SANDBOX_MERCHANT_CODE
     return SANDBOX_MERCHANT_CODE

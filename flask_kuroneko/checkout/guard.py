@@ -16,7 +16,7 @@ MSG_SSL_REQUIRED = "このページはSSL（https）でのみご利用いただ�
 
 def refuse_plain_http() -> Any:
     """None when the request may proceed, else the refusal (a before_request handler)."""
-    from ..extension import current_state
+    from ..state import current_state
     if not current_state().insecure_checkout(request):
         return None
     logger.warning("plain-HTTP request refused in production: %s %s", request.method, request.path)

@@ -1,0 +1,43 @@
+"""The payment state machine: one pipeline for every Yamato operation, one status writer.
+
+Import the operations from here (``from flask_kuroneko import payments``;
+``payments.capture(payment_id, carrier=…, tracking_no=…)``). Modules, bottom to top:
+
+  status         the one status writer (from→to table, dates)
+  transitions    which operation may start from which status; Japanese operation names
+  journal        the write-ahead journal of Yamato requests and its claims
+  history        payment history, 決済エラーログ, 決済直前ログ
+  pipeline       lock → check → journal → send → apply → history → error log → commit → signal
+  lookups        reading payments; sms_window: the スマホタイプ 30-minute window
+  authorization  与信 (KAARA0010) and credit decisions
+  aftersales     売上確定, 送り状番号変更, 出荷取消, 取消, 利用額変更, 請求書再発行
+  sync           取引状況確認 and drift (M25)
+  recovery       settling journaled operations from Yamato's answer; resolve
+  sms            スマホタイプ: 認証番号, 再送信, 戻る, expiry, Yamato's push
+  sweep          the background pass; reactions: the host's inbound signals
+"""
+from __future__ import annotations
+
+from .aftersales import (YAMATO_CARRIERS, cancel, cancel_shipment, capture, capture_plan,
+                         change_amount, change_tracking, is_yamato_carrier, reissue_invoice)
+from .authorization import authorize
+from .lookups import (current_payment, get_payment, operations_for, payment_by_order_no,
+                      payment_by_token)
+from .outcomes import OutcomeKind, PaymentOutcome, SmsOutcome, SmsOutcomeKind
+from .recovery import resolve, settle_operation
+from .sms import (SMS_MAX_ATTEMPTS, SMS_MAX_RESTARTS, abandon_sms, handle_sms_push, restart_sms,
+                  verify_sms)
+from .sms_window import sms_window_over
+from .status import IllegalStatusMove
+from .sweep import SweepReport, sweep
+from .sync import reconcile, sync_status
+
+__all__ = [
+    "IllegalStatusMove", "OutcomeKind", "PaymentOutcome", "SMS_MAX_ATTEMPTS",
+    "SMS_MAX_RESTARTS", "SmsOutcome", "SmsOutcomeKind", "SweepReport", "YAMATO_CARRIERS",
+    "abandon_sms", "authorize", "cancel", "cancel_shipment", "capture", "capture_plan",
+    "change_amount", "change_tracking", "current_payment", "get_payment", "handle_sms_push",
+    "is_yamato_carrier", "operations_for", "payment_by_order_no", "payment_by_token",
+    "reconcile", "reissue_invoice", "resolve", "restart_sms", "settle_operation",
+    "sms_window_over", "sweep", "sync_status", "verify_sms",
+]

@@ -12,11 +12,17 @@ operation on it is refused (see ``service``): this is what keeps "nothing done t
 
 Claims: a worker (or the request that wrote the row ahead of its call) owns an operation while
 ``claimed_until`` is in the future. Taking a claim is one conditional UPDATE, committed at
-once, so on PostgreSQL, MariaDB and SQLite exactly one of several workers wins it.
+once, so on PostgreSQL, MariaDB and SQLite exactly one of several workers wins it. A claim names
+its process (``host:pid:token``, see :func:`claimant`): when that process is known to be gone
+(same host, no such pid), the claim is stale at once — a killed web process or worker does not
+block the next sweep until ``claimed_until``.
 """
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -35,6 +41,40 @@ OPEN_STATES = (UNKNOWN, QUEUED)
 #: After this many sweep attempts a queued/unknown operation is given up (state failed,
 #: error log) so an administrator looks at it.
 MAX_ATTEMPTS = 12
+
+
+_HOST = socket.gethostname()
+
+
+def claimant(role: str = "") -> str:
+    """A claim owner naming this process: ``host:pid:role-token`` (at most 64 characters)."""
+    token = f"{role}-{secrets.token_hex(4)}" if role else secrets.token_hex(4)
+    return f"{_HOST[:30]}:{os.getpid()}:{token}"[:64]
+
+
+def process_gone(owner: str | None) -> bool:
+    """True when ``owner`` (see :func:`claimant`) names a process of this host that no longer
+    runs (or is a zombie). Claims of other hosts are never judged gone: wait for their expiry."""
+    try:
+        host, pid_text, _ = (owner or "").split(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != _HOST[:30] or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def backoff(attempts: int) -> timedelta:
@@ -69,14 +109,19 @@ def add(session: orm.Session, models, payment, operation: str, state: str, param
 
 
 def claim(session: orm.Session, models, op_id: int, worker_id: str, *, seconds: float,
-          now: datetime | None = None) -> bool:
-    """Take the claim of an open operation; True when this worker won it (committed)."""
+          now: datetime | None = None, stale_owner: str | None = None) -> bool:
+    """Take the claim of an open operation; True when this worker won it (committed).
+
+    ``stale_owner``: take the claim from that owner even before it expires (its process is
+    gone, see :func:`process_gone`) — still one conditional UPDATE, so one taker wins."""
     now = now or utcnow()
     Op = models.Operation
+    free = sa.or_(Op.claimed_until.is_(None), Op.claimed_until < now)
+    if stale_owner is not None:
+        free = sa.or_(free, Op.claimed_by == stale_owner)
     result = session.execute(
         sa.update(Op)
-        .where(Op.id == op_id, Op.state.in_(OPEN_STATES),
-               sa.or_(Op.claimed_until.is_(None), Op.claimed_until < now))
+        .where(Op.id == op_id, Op.state.in_(OPEN_STATES), free)
         .values(claimed_by=worker_id, claimed_until=now + timedelta(seconds=seconds))
         .execution_options(synchronize_session=False))
     session.commit()
@@ -85,15 +130,35 @@ def claim(session: orm.Session, models, op_id: int, worker_id: str, *, seconds: 
     return won
 
 
-def due(session: orm.Session, models, *, now: datetime | None = None, limit: int = 100) -> list[int]:
-    """Ids of open, unclaimed operations whose next attempt is due."""
+def due(session: orm.Session, models, *, now: datetime | None = None,
+        limit: int = 100) -> list[tuple[int, str | None]]:
+    """(id, stale owner or None) of open operations whose next attempt is due and that are not
+    claimed — or claimed by a process known to be gone."""
     now = now or utcnow()
     Op = models.Operation
-    return list(session.execute(
-        sa.select(Op.id).where(
-            Op.state.in_(OPEN_STATES), Op.next_attempt_at <= now,
-            sa.or_(Op.claimed_until.is_(None), Op.claimed_until < now))
-        .order_by(Op.next_attempt_at, Op.id).limit(limit)).scalars())
+    rows = session.execute(
+        sa.select(Op.id, Op.claimed_by, Op.claimed_until).where(
+            Op.state.in_(OPEN_STATES), Op.next_attempt_at <= now)
+        .order_by(Op.next_attempt_at, Op.id).limit(limit)).all()
+    found = []
+    for op_id, owner, until in rows:
+        if until is None or until < now:
+            found.append((op_id, None))
+        elif process_gone(owner):
+            logger.info("kuroneko journal: op %s claimed by %s, whose process is gone", op_id, owner)
+            found.append((op_id, owner))
+    return found
+
+
+def release(op, state: str, *, error: str | None = None, now: datetime | None = None) -> None:
+    """An unanswered request: keep ``op`` open in ``state`` (unknown/queued), drop the claim,
+    due at once for the sweep (whose own attempts then back off, see :func:`settle`)."""
+    op.state = state
+    op.claimed_by = op.claimed_until = None
+    op.next_attempt_at = now or utcnow()
+    if error is not None:
+        op.last_error = error
+    logger.info("kuroneko journal: op %s %s left %s for the sweep", op.id, op.operation, state)
 
 
 def settle(op, state: str, *, payment, now: datetime | None = None,

@@ -9,7 +9,7 @@ either way — as in the manual, an order saved as 発送済み without a tracki
 
 Hosts send these signals after flushing (or committing) their own change; the reaction first
 commits ``db.session`` (so the host's save is durable before Yamato is called), then the
-service commits each payment change on its own.
+pipeline commits each payment change on its own.
 """
 from __future__ import annotations
 
@@ -18,21 +18,24 @@ from typing import Any
 
 from flask import Flask
 
-from . import history, service
 from ..errors import KuronekoError
 from ..models import PaymentStatus as S
+from ..state import current_state
+from . import aftersales, history
+from .lookups import current_payment
+from .pipeline import send_signal
 
 logger = logging.getLogger(__name__)
 
 
 def _settings_and_config(app: Flask) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
-    state = service._state()
+    state = current_state()
     return (state.settings(), tuple(app.config.get("KURONEKO_SHIPPED_STATUSES") or ()),
             tuple(app.config.get("KURONEKO_CANCELLED_STATUSES") or ()))
 
 
 def _guard(app: Flask, operation: str, payment: Any, fn, *args: Any, **kwargs: Any) -> Any:
-    """Run one service call for a reaction; never let it escape into the host's save."""
+    """Run one payment operation for a reaction; never let it escape into the host's save."""
     try:
         return fn(*args, **kwargs)
     except KuronekoError as exc:       # logged (error log + payment_error) by the service
@@ -52,7 +55,7 @@ def _report(payment: Any, operation: str, exc: Exception) -> None:
 
 def _record(payment: Any, operation: str, code: str, message: str) -> None:
     """A reaction that could not do its work: 決済エラーログ + payment_error, committed."""
-    state = service._state()
+    state = current_state()
     session = state.db.session
     try:
         if not session.is_active:      # a failed flush: nothing of this transaction can stay
@@ -61,7 +64,7 @@ def _record(payment: Any, operation: str, code: str, message: str) -> None:
                           order_no=getattr(payment, "order_no", None),
                           kind=getattr(payment, "kind", None), operation=operation, code=code)
         session.commit()
-        service._send("payment_error", payment, operation=operation, code=code, message=message)
+        send_signal("payment_error", payment, operation=operation, code=code, message=message)
     except Exception:
         logger.exception("kuroneko: could not record the failed reaction %s", operation)
 
@@ -69,7 +72,7 @@ def _record(payment: Any, operation: str, code: str, message: str) -> None:
 def _ship(app: Flask, data: Any, payment: Any) -> None:
     """発送済み: capture (M16/M18), or register a changed tracking number after capture."""
     if payment.status == S.AUTHORIZED.value:
-        _guard(app, "capture", payment, service.capture, payment.id, carrier=data.carrier,
+        _guard(app, "capture", payment, aftersales.capture, payment.id, carrier=data.carrier,
                tracking_no=data.tracking_no, actor="order")
     elif payment.status in (S.PENDING.value, S.UNDER_REVIEW.value, S.AWAITING_SMS.value):
         # Shipped before the credit decision: nothing can be captured yet, and nobody would
@@ -79,18 +82,18 @@ def _ship(app: Flask, data: Any, payment: Any) -> None:
                 "決済の画面で「売上確定」を行ってください。")
     elif (payment.status == S.CAPTURED.value and data.tracking_no
           and data.tracking_no.replace("-", "").strip() != (payment.tracking_no or "")
-          and service._is_yamato(data.carrier) == (payment.process_div == 0)):
-        _guard(app, "change_tracking", payment, service.change_tracking, payment.id,
+          and aftersales.is_yamato_carrier(data.carrier) == (payment.process_div == 0)):
+        _guard(app, "change_tracking", payment, aftersales.change_tracking, payment.id,
                data.tracking_no, actor="order")
 
 
 def _payment_and_data(app: Flask, order: Any) -> tuple[Any, Any]:
-    state = service._state()
+    state = current_state()
     # The host's change is made durable first: whatever happens to the payment afterwards
     # (a refusal, an unexpected error and its rollback) cannot take the host's save away.
     state.db.session.commit()
     data = state.describe(order)
-    return service.current_payment(data.order_id), data
+    return current_payment(data.order_id), data
 
 
 def on_order_status_changed(app: Flask, order: Any, old: Any = None, new: Any = None,
@@ -108,7 +111,7 @@ def on_order_status_changed(app: Flask, order: Any, old: Any = None, new: Any = 
             _ship(app, data, payment)
         elif new in cancelled and settings.cancel_with_order and payment.status in (
                 S.AUTHORIZED.value, S.CAPTURED.value):
-            _guard(app, "cancel", payment, service.cancel, payment.id, actor="order")
+            _guard(app, "cancel", payment, aftersales.cancel, payment.id, actor="order")
     except Exception as exc:
         logger.exception("kuroneko: reaction to a status change failed")
         _report(payment, "order_status_changed", exc)
@@ -125,10 +128,10 @@ def on_order_updated(app: Flask, order: Any, **extra: Any) -> None:
         settings, shipped, _ = _settings_and_config(app)
         if data.status in shipped:
             _ship(app, data, payment)
-            payment = service.current_payment(data.order_id)
+            payment = current_payment(data.order_id)
         if (settings.change_amount_with_order and data.total != payment.amount
                 and payment.status in (S.AUTHORIZED.value, S.CAPTURED.value)):
-            _guard(app, "change_amount", payment, service.change_amount, payment.id, actor="order")
+            _guard(app, "change_amount", payment, aftersales.change_amount, payment.id, actor="order")
     except Exception as exc:
         logger.exception("kuroneko: reaction to an order update failed")
         _report(payment, "order_updated", exc)

@@ -49,6 +49,11 @@ LABELS: MappingProxyType[str, str] = MappingProxyType({
 })
 
 
+def label(operation: str) -> str:
+    """The Japanese name of an operation (処理区分); the code name when it has none."""
+    return LABELS.get(operation, operation)
+
+
 def allowed(operation: str, status: S | str) -> bool:
     """True when ``operation`` may start from ``status``."""
     try:

@@ -299,7 +299,7 @@ def normalize_sms_code(value: str | None) -> str:
     """ninCode: the 4 digits of the SMS (full-width digits and spaces tolerated)."""
     code = _strip_separators(value or "")
     if not (jptext.is_ascii_digits(code) and len(code) == 4):
-        raise ValidationError("ninCode", "SMSで届いた4桁の認証コードを入力してください。")
+        raise ValidationError("ninCode", "SMSで届いた4桁の認証番号を入力してください。")
     return code
 
 

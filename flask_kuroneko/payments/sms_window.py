@@ -1,0 +1,47 @@
+"""The スマホタイプ 30-minute window (M12): it counts from the first SMS of the order, across
+the attempts that replaced one another (「再送信」 makes a new attempt under a new 決済ID)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+
+from ..models import PaymentKind, utcnow
+from ..state import current_state
+
+MAX_CHAIN = 20
+
+
+def sms_chain(payment: Any) -> list[Any]:
+    """This attempt and the attempts it replaced (「再送信」), newest first."""
+    state = current_state()
+    chain = [payment]
+    while chain[-1].replaces_id and len(chain) < MAX_CHAIN:
+        previous = state.db.session.get(state.models.Payment, chain[-1].replaces_id)
+        if previous is None or previous.kind != PaymentKind.SMARTPHONE.value:
+            break
+        chain.append(previous)
+    return chain
+
+
+def first_attempt(payment: Any) -> Any:
+    """The order's first SMS attempt (the window counts from it)."""
+    return sms_chain(payment)[-1]
+
+
+def window_minutes() -> int:
+    return int(current_app.config.get("KURONEKO_SMS_WINDOW_MINUTES", 30))
+
+
+def window_started(payment: Any) -> datetime | None:
+    sent = [p.sms_sent_at for p in sms_chain(payment) if p.sms_sent_at]
+    return min(sent) if sent else None
+
+
+def sms_window_over(payment: Any, now: datetime | None = None) -> bool:
+    """True when the order's SMS window (KURONEKO_SMS_WINDOW_MINUTES, from the first SMS) ended."""
+    started = window_started(payment)
+    if started is None:
+        return False
+    return (now or utcnow()) >= started + timedelta(minutes=window_minutes())

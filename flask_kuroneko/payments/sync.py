@@ -1,0 +1,98 @@
+"""取引状況確認 (KAAST0010): compare Yamato's 取引状況 with ours, follow Yamato's facts, and
+record a drift (M25: something was done in Yamato's own admin screen).
+
+A status inquiry changes nothing at Yamato, so it runs in one locked step without a journal
+row (pipeline.py); everything it changes goes through the status writer.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..errors import ApiError
+from ..models import PaymentStatus as S, utcnow
+from ..state import current_state
+from ..yamato.codes import CreditDecision, Operation as Api, TransactionStatus as TS
+from . import messages, status
+from .aftersales import retire_later
+from .authorization import apply_decision
+from .pipeline import Tx, locked
+from .sms_window import sms_window_over
+
+logger = logging.getLogger(__name__)
+
+#: Our status -> Yamato statuses that agree with it.
+AGREEING = {
+    S.AUTHORIZED.value: {TS.APPROVED, TS.WARNING_MAIL_SENT},
+    S.CAPTURED.value: {TS.SLIP_REGISTERED, TS.DELIVERY_INVESTIGATION, TS.WARNING_MAIL_SENT,
+                       TS.SALES_CONFIRMED, TS.INVOICE_ISSUED, TS.PAID},
+    S.CANCELLED.value: {TS.CANCELLED},
+    S.DECLINED.value: {TS.CANCELLED, TS.VOIDED, TS.NOT_AVAILABLE},
+}
+#: Yamato statuses that mean a shipment is registered (売上確定 on our side).
+SHIPPED = frozenset({TS.SLIP_REGISTERED, TS.DELIVERY_INVESTIGATION, TS.SALES_CONFIRMED,
+                     TS.INVOICE_ISSUED, TS.PAID})
+
+
+def settle_open(tx: Tx, yamato: TS, now: Any) -> None:
+    """A pending / 審査中 / SMS-waiting payment: Yamato's status decides it when it can."""
+    p = tx.payment
+    if yamato in AGREEING[S.AUTHORIZED.value] | AGREEING[S.CAPTURED.value]:
+        apply_decision(tx, CreditDecision.APPROVED, label="取引状況確認")
+        retire_later(tx)
+    elif yamato in (TS.NOT_AVAILABLE, TS.CANCELLED) or (
+            yamato == TS.VOIDED and sms_window_over(p, now)):
+        apply_decision(tx, CreditDecision.DECLINED, label="取引状況確認")
+    # else 審査中 (30), or an expired code the customer may still replace (31)
+
+
+def reconcile(tx: Tx, yamato: TS) -> None:
+    """Compare Yamato's 取引状況 with ours; record drift (M25) and follow Yamato's facts."""
+    p, now = tx.payment, utcnow()
+    p.yamato_status, p.synced_at = int(yamato), now
+    if status.is_open(p):
+        settle_open(tx, yamato, now)
+        return
+    if yamato in AGREEING.get(p.status, ()):
+        return
+    text = (f"ヤマトの取引状況は「{yamato.label}」ですが、当店の決済状況は「{p.status_label}」です。"
+            "ヤマトの管理画面で操作された可能性があります。")
+    p.drift = f"{now:%Y-%m-%d %H:%M} {text}"
+    tx.history("状態不一致", label="取引状況確認", detail=text)
+    tx.error_log(text, code="drift", api=Api.STATUS)
+    tx.emit("payment_error", operation="sync_status", code="drift", message=text)
+    current = status.status_of(p)
+    if yamato == TS.CANCELLED and status.can_move(current, S.CANCELLED):
+        status.move(p, S.CANCELLED, now=now)
+        tx.emit("payment_cancelled")
+    elif yamato in SHIPPED and current is S.AUTHORIZED:
+        status.move(p, S.CAPTURED, now=now)
+        tx.emit("sales_confirmed")
+    elif yamato == TS.APPROVED and current is S.CAPTURED:
+        status.move(p, S.AUTHORIZED, now=now)
+        p.tracking_no = p.process_div = None
+    elif yamato in (TS.NOT_AVAILABLE, TS.VOIDED) and current is S.AUTHORIZED:
+        status.move(p, S.DECLINED, now=now)
+        tx.emit("payment_declined", message=messages.MSG_DECLINED)
+
+
+def sync_status(payment_id: int) -> Any:
+    """取引状況確認 (KAAST0010): refresh Yamato's status, record drift (M25)."""
+    state = current_state()
+    with locked(payment_id, "sync_status", actor="system") as tx:
+        p = tx.payment
+        try:
+            result = state.status_client().get_status(p.order_no)
+        except ApiError as exc:
+            if exc.code == "kaast008E" and p.status in AGREEING:
+                text = "ヤマトにこの決済の取引が見つかりません。"
+                p.drift, p.synced_at = f"{utcnow():%Y-%m-%d %H:%M} {text}", utcnow()
+                tx.history("状態不一致", detail=text)
+                tx.error_log(text, code=exc.code, api=Api.STATUS)
+            else:
+                logger.warning("kuroneko: KAAST0010 for %s failed: %s", p.order_no, exc)
+                tx.error = exc
+            return p
+        p.yamato_warning = int(result.warning)
+        reconcile(tx, result.status)
+    return tx.payment
