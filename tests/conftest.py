@@ -132,6 +132,22 @@ def kuroneko(db):
     return simple_shop.kuroneko
 
 
+@pytest.fixture
+def process_shop(database_url, tmp_path):
+    """The host app of a test that runs other processes (CLI commands, a crashing shop
+    process): no in-process simulator object of its own — the sandbox state lives in a SQLite
+    file the processes share. Yields (app, state_file) inside an app context."""
+    from hosts import simple_shop
+    state_file = str(tmp_path / "sandbox-state.sqlite")
+    application = simple_shop.create_app(database_url, KURONEKO_SANDBOX_STATE=state_file)
+    with application.app_context():
+        simple_shop.db.create_all()
+        yield application, state_file
+        simple_shop.db.session.remove()
+        simple_shop.db.drop_all()
+        simple_shop.db.engine.dispose()
+
+
 # --------------------------------------------------------------------------- service tests
 # Shared by the service, sms, timeout, sweep, reaction and concurrency tests (a module may
 # override any of them with its own fixture of the same name).

@@ -8,70 +8,31 @@ it every payment is consistent with Yamato, nothing is lost and nothing is done 
 run finds nothing left to do. Runs on SQLite, PostgreSQL and MariaDB (database_url)."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from flask_kuroneko import payments as kpay
 from flask_kuroneko.payments import journal
 from flask_kuroneko import rules
 from flask_kuroneko.errors import OperationPending
-from flask_kuroneko.models import utcnow
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
+from process_support import TESTS, app_target, child_env, flask_cli, time_passes
 from service_support import MERCHANT, SLIP1, YAMATO, models, place, rows
 
 pytestmark = pytest.mark.slow
-TESTS = Path(__file__).parent
-
-
-@pytest.fixture
-def web(database_url, tmp_path):
-    """The shop's web process: the host app on the shared database and sandbox state file."""
-    state_file = str(tmp_path / "sandbox-state.sqlite")
-    app = simple_shop.create_app(database_url, KURONEKO_SANDBOX_STATE=state_file)
-    with app.app_context():
-        simple_shop.db.create_all()
-        yield app, state_file
-        simple_shop.db.session.remove()
-        simple_shop.db.drop_all()
-        simple_shop.db.engine.dispose()
-
-
-def flask_cli(database_url: str, state_file: str, *args: str) -> subprocess.CompletedProcess:
-    """`flask --app hosts.simple_shop:create_app(...) <args>` in a new Python process."""
-    target = (f"hosts.simple_shop:create_app({database_url!r}, "
-              f"KURONEKO_SANDBOX_STATE={state_file!r})")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(TESTS), str(TESTS.parent), os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "flask", "--app", target, *args],
-                          cwd=TESTS.parent, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
-
-
-def time_passes(minutes: int = 5) -> None:
-    """The journal's waits (grace before looking up a lost KAARA0010, retry backoff) are over:
-    the command uses the real clock, so move the schedule instead of the clock."""
-    Op = models().Operation
-    simple_shop.db.session.execute(
-        sa.update(Op).where(Op.state.in_(journal.OPEN_STATES))
-        .values(next_attempt_at=utcnow() - timedelta(minutes=minutes)))
-    simple_shop.db.session.commit()
 
 
 def yamato_events(simulator, order_no: str) -> Counter:
     return Counter(e["event"] for e in simulator.transaction(MERCHANT, order_no)["history"])
 
 
-def test_timeouts_on_authorize_capture_cancel_end_consistent_after_the_cli_sweep(web,
+def test_timeouts_on_authorize_capture_cancel_end_consistent_after_the_cli_sweep(process_shop,
                                                                                 database_url):
-    app, state_file = web
+    app, state_file = process_shop
     kuroneko = simple_shop.kuroneko
     simulator = kuroneko.simulator                      # backed by the shared state file
     method = simple_shop.DeliveryMethod(name="宅急便")
@@ -175,10 +136,10 @@ def test_timeouts_on_authorize_capture_cancel_end_consistent_after_the_cli_sweep
             for t in simulator.transactions(MERCHANT)} == snapshot
 
 
-def test_two_sweep_processes_at_once_settle_each_operation_once(web, database_url):
+def test_two_sweep_processes_at_once_settle_each_operation_once(process_shop, database_url):
     """`flask kuroneko sweep` on two machines at the same moment: every journaled operation is
     claimed by one of them; each cancel is resent once, never twice."""
-    app, state_file = web
+    app, state_file = process_shop
     kuroneko = simple_shop.kuroneko
     simulator = kuroneko.simulator
     invoice, _ = rules.ensure_default_methods()
@@ -194,12 +155,9 @@ def test_two_sweep_processes_at_once_settle_each_operation_once(web, database_ur
     time_passes()
     simple_shop.db.session.remove()
 
-    target = (f"hosts.simple_shop:create_app({database_url!r}, "
-              f"KURONEKO_SANDBOX_STATE={state_file!r})")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(TESTS), str(TESTS.parent), os.environ.get("PYTHONPATH")])))
-    workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", target, "kuroneko",
-                                 "sweep"], cwd=TESTS.parent, env=env, stdout=subprocess.PIPE,
+    workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app",
+                                 app_target(database_url, state_file), "kuroneko", "sweep"],
+                                cwd=TESTS.parent, env=child_env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [w.communicate(timeout=120) for w in workers]
     assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
