@@ -16,6 +16,7 @@ from typing import Iterator
 
 from flask_kuroneko.b2 import (BillingAccount, ExportSettings, Recipient, Shipment, Shipper,
                                SlipType, header_row)
+from flask_kuroneko.b2.layout import COLUMNS
 from flask_kuroneko.yamato.tracking import with_check_digit
 
 TODAY = date(2026, 7, 1)
@@ -80,3 +81,38 @@ def issue(export: bytes, *, header: bool = True, export_header: bool = True,
             issued.setdefault(row[0], []).append(slip)
             writer.writerow(issued_row)
     return out.getvalue().encode(encoding), issued
+
+
+# --------------------------------------------------------------------------- issued files
+
+# Valid invented numbers from the spec (mod-7 check digit correct) and one that is not.
+T1, T2, T3, T4, T5, T6, T7 = ("450102030405", "450102030416", "450102030420", "450102030431",
+                              "450102030442", "390011223346", "390011223350")
+BAD_CHECK = "450102030454"
+
+
+def b2_row(key: str, slip: str, *, slip_type: str = "0", ship: str = "2026/07/01",
+           width: int = 97, name: str = "山田 花子") -> list[str]:
+    row = [""] * width
+    row[0], row[1], row[3] = key, slip_type, slip
+    if width > 4:
+        row[4] = ship
+    if width > 15:
+        row[15] = name
+    return row
+
+
+def csv_bytes(rows, *, encoding="cp932", newline="\r\n", quote_all=True) -> bytes:
+    def cell(value: str) -> str:
+        if quote_all or any(c in value for c in ',"\r\n'):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+    return newline.join(",".join(cell(c) for c in row) for row in rows).encode(encoding) \
+        + newline.encode()
+
+
+# B2's own header spelling (full-width digits, ｅ, 送り状種別, 収納代行決済ＱＲコード印刷).
+B2_HEADER = [name.replace("1", "１").replace("2", "２").replace("3", "３")
+             .replace("eメール", "ｅメール") for name, _ in COLUMNS]
+B2_HEADER[1] = "送り状種別"
+B2_HEADER[55] = "収納代行決済ＱＲコード印刷"

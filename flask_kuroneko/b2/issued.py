@@ -101,12 +101,28 @@ class IssuedFile:
 
 
 def read_limited(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """At most ``max_bytes`` of ``stream``; refuses (after reading one byte more, never the
-    rest) when the upload is larger."""
+    """At most ``max_bytes`` of ``stream``, or :class:`FileRefused` (``too_large``). A seekable
+    stream (an upload spooled to disk) is measured without reading; any other is read no
+    further than one byte past the limit."""
+    size = _remaining_size(stream)
+    if size is not None and size > max_bytes:
+        raise _too_large(max_bytes)
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise _too_large(max_bytes)
     return data
+
+
+def _remaining_size(stream: BinaryIO) -> int | None:
+    try:
+        if not stream.seekable():
+            return None
+        here = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(here)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return end - here
 
 
 def parse_issued(source: bytes | BinaryIO, *, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -139,7 +155,9 @@ def _refuse(code: str, message: str) -> FileRefused:
 
 
 def _too_large(max_bytes: int) -> FileRefused:
-    return _refuse("too_large", f"ファイルが大きすぎます（上限 {max_bytes / 1024 / 1024:g}MB）。"
+    limit = (f"{max_bytes / 1024 / 1024:g}MB" if max_bytes >= 1024 * 1024
+             else f"{max_bytes / 1024:g}KB")
+    return _refuse("too_large", f"ファイルが大きすぎます（上限 {limit}）。"
                                 "B2クラウドで出荷予定日の範囲を分けて出力し、分けて取り込んで"
                                 "ください。")
 
