@@ -44,7 +44,7 @@ EQUIVALENTS = {
 # extensions, IBM extensions, and the user-defined area.
 _MACHINE_DEPENDENT_RANGES = ((0x8740, 0x879E), (0xED40, 0xEEFC), (0xFA40, 0xFC4B),
                              (0xF040, 0xF9FC))
-_BREAKS_RE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_BREAKS_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _OTHER_SPACES = frozenset("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
                           "\u2008\u2009\u200a\u202f\u205f")
 
@@ -108,10 +108,19 @@ def substitute(ch: str) -> str:
     return GETA
 
 
+def canonical(text: str) -> str:
+    """``text`` as B2 (and a spreadsheet) will read it back: several Unicode characters share
+    one CP932 code (− U+2212 and － U+FF0D, 〜 and ～), so checks that look at characters —
+    formula starts, above all — must look at the decoded form."""
+    return text.encode("cp932").decode("cp932")
+
+
 def to_cp932(text: str) -> tuple[str, list[Change]]:
-    """``text`` made encodable, with the visible changes (see the module docstring)."""
-    if text.isascii() or (_encodable(text) and not any(map(is_machine_dependent, text))):
+    """``text`` made encodable and canonical, with the visible changes (module docstring)."""
+    if text.isascii():
         return text, []
+    if _encodable(text) and not any(map(is_machine_dependent, text)):
+        return canonical(text), []
     out: list[str] = []
     replaced: list[str] = []
     missing: list[str] = []
@@ -142,7 +151,7 @@ def to_cp932(text: str) -> tuple[str, list[Change]]:
         changes.append(Change(MACHINE_DEPENDENT,
                               f"{chars}は機種依存文字（JIS X 0208の外）です。B2クラウドで"
                               "エラーになるか正しく印字されない場合があります。"))
-    return "".join(out), changes
+    return canonical("".join(out)), changes
 
 
 def truncate_bytes(text: str, limit: int) -> tuple[str, str]:
