@@ -230,8 +230,23 @@ POSITIONAL = _Columns(key=Col.CUSTOMER_KEY - 1, tracking=Col.TRACKING_NO - 1,
                       slip_type=Col.SLIP_TYPE - 1, ship_date=Col.SHIP_DATE - 1)
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their endings, one at a time: ``io.StringIO`` would hold a
+    second, four-bytes-per-character copy of a file that may be 20 MB. LF and CRLF files split
+    at LF (the csv module handles the CR); a file without LF at all uses CR (old Mac style)."""
+    end_char = "\n" if "\n" in text else "\r"
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find(end_char, start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end + 1]
+        start = end + 1
+
+
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(_lines(text), strict=True)
     line = 0
     try:
         for record in reader:
@@ -320,7 +335,7 @@ def _row(line: int, record: list[str], columns: _Columns, has_header: bool,
         return IssuedRow(line, kind, key, slip, f"{line}行目: {message}" if message else "",
                          reason, **info)
 
-    if (has_header and len(record) > columns.key
+    if (has_header and len(record) > columns.key and not record[columns.key].isascii()
             and normalize_header(record[columns.key]) in KEY_HEADERS):
         return result(RowKind.MALFORMED, "", "", "見出し行が繰り返されています（複数のファイルを"
                                                  "つなげたものは取り込めません）。")
