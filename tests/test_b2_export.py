@@ -401,3 +401,13 @@ def test_shipper_name_kana_is_written_half_width():
     (["a", " ", "b", "c", "d"], ("a", "ほか3点")), (["x\ny"], ("x y", ""))])
 def test_summarize_items(names, expected):
     assert summarize_items(names) == expected
+
+
+def test_a_single_handling_label_may_be_given_as_text():
+    row = only_row(export(shipment(handling="ワレ物注意")))
+    assert (row[30], row[31]) == ("ワレ物注意", "")
+
+
+def test_warning_columns_are_plain_numbers():
+    [warning] = export(shipment(item_name="繫")).warnings
+    assert type(warning.column) is int and warning.column == 28

@@ -368,3 +368,9 @@ def test_refusal_messages_are_japanese_sentences():
 def test_parse_refuses_text_input():
     with pytest.raises(TypeError):
         parse_issued("10001,0,0,450102030405")
+
+
+def test_a_file_without_any_key_is_refused():
+    # e.g. slips issued from another tool that leaves お客様管理番号 empty (spec §6 "BS").
+    error = refusal(csv_bytes([b2_row("", T1), b2_row("", T2)]))
+    assert error.code == "no_key" and "お客様管理番号が1件も" in error.message

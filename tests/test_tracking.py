@@ -143,3 +143,8 @@ def test_any_single_digit_change_is_caught_unless_it_is_a_multiple_of_seven(body
         # A digit change of ±7 in the body keeps the remainder: the check cannot see it.
         delta = abs(int(changed[:11]) - int(number[:11]))
         assert is_valid_tracking_number(changed) == (delta % 7 == 0 and changed[11] == number[11])
+
+
+def test_a_number_is_a_programming_error_not_a_tracking_number():
+    with pytest.raises(TypeError):
+        normalize_tracking_number(450102030405)

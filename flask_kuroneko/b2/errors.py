@@ -18,7 +18,8 @@ class FileRefused(B2Error):
     """An uploaded file refused as a whole; nothing of it was used.
 
     ``code`` is stable (``empty``, ``too_large``, ``binary``, ``encoding``, ``columns``,
-    ``too_many_rows``, ``csv_syntax``, ``header``, ``no_tracking``); ``message`` is a Japanese
+    ``too_many_rows``, ``csv_syntax``, ``header``, ``no_key``, ``no_tracking``,
+    ``spreadsheet``); ``message`` is a Japanese
     sentence for the merchant that names the fix.
     """
 

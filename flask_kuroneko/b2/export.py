@@ -66,7 +66,8 @@ def build_export(shipments: Iterable[Shipment], settings: ExportSettings, *,
             outcome.problems.append(f"複数口くくりキー「{bundle}」が{bundles[bundle]}件目と同じに"
                                     "なります。お客様管理番号を変えてください。")
         if outcome.problems:
-            rejected.append(RejectedRow(position, getattr(shipment, "customer_key", ""),
+            raw_key = getattr(shipment, "customer_key", "")
+            rejected.append(RejectedRow(position, raw_key if isinstance(raw_key, str) else "",
                                         tuple(outcome.problems)))
             continue
         first_seen[key] = position

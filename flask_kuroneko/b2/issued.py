@@ -163,7 +163,8 @@ def _too_large(max_bytes: int) -> FileRefused:
 
 
 def _refuse_binary(data: bytes) -> None:
-    if not data.strip(b" \t\r\n\x1a"):
+    blank = b" \t\r\n\x1a"
+    if not data[:4096].strip(blank) and not data.strip(blank):
         raise _refuse("empty", "ファイルが空です。B2クラウドの「発行済データの検索」から"
                                "出力したCSVファイルを選んでください。")
     for magic, what in _MAGIC:
@@ -378,6 +379,10 @@ def _refuse_unusable(rows: list[IssuedRow]) -> None:
                                      "という指数表記になっています。表計算ソフトで保存し直した"
                                      "ファイルは番号の桁が失われているため取り込めません。"
                                      "B2クラウドから出力したファイルをそのまま選んでください。")
+    if not any(r.key for r in rows):
+        raise _refuse("no_key", "お客様管理番号が1件も入っていません。このショップの「B2出荷データ"
+                                "出力」で作ったデータから発行した送り状の、発行済データを選んで"
+                                "ください。")
     if all(r.kind in (RowKind.MISSING_SLIP, RowKind.MALFORMED) for r in rows):
         raise _refuse("no_tracking", "伝票番号が1件も入っていません。B2クラウドの「発行済データの"
                                      "検索」から出力したファイルを選んでください（「B2出荷データ"

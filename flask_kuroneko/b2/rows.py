@@ -47,8 +47,8 @@ class _Row:
         self.out.cells[col - 1] = value
 
     def warn(self, col: int, kind: str, message: str) -> None:
-        self.out.warnings.append(ExportWarning(self.position, self.key, col, column_name(col),
-                                               kind, message))
+        self.out.warnings.append(ExportWarning(self.position, self.key, int(col),
+                                               column_name(col), kind, message))
 
     def problem(self, message: str) -> None:
         self.out.problems.append(message)
@@ -103,7 +103,8 @@ def build_row(position: int, shipment: Shipment, fixed: dict[int, str], *,
     row.text(Col.ITEM_NAME1, shipment.item_name, required=rules.item_required)
     row.text(Col.ITEM_NAME2, shipment.item_name2)
     row.text(Col.NOTE, shipment.note)
-    handling = tuple(shipment.handling)
+    handling = ((shipment.handling,) if isinstance(shipment.handling, str)
+                else tuple(shipment.handling or ()))
     if len(handling) > 2:
         row.problem("荷扱いは2つまで指定できます。")
     for col, text in zip((Col.HANDLING1, Col.HANDLING2), handling):

@@ -70,6 +70,8 @@ def normalize_tracking_number(value: str | None) -> str:
     Accepted: leading/trailing and inner spaces, hyphens and dashes of any width, full-width
     digits. Refused: anything else, a wrong length, a wrong check digit.
     """
+    if value is not None and not isinstance(value, str):
+        raise TypeError("a tracking number is text (a number would lose leading zeros)")
     text = (value or "").strip()
     if not text:
         raise InvalidTrackingNumber(EMPTY, "送り状番号が空です。")
