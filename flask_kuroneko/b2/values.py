@@ -13,7 +13,8 @@ from datetime import date
 KEY_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,49}$")
 _PHONE_RE = re.compile(r"^[0-9]+(-[0-9]+)*$")
 _POSTAL_RE = re.compile(r"^([0-9]{3})-?([0-9]{4})$")
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]*"
+                       r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _SEPARATOR_SPACES = re.compile(r"[\s\u3000]+")
 MAX_PHONE = 15
 MAX_EMAIL = 60
