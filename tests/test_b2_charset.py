@@ -75,3 +75,10 @@ def test_half_width_kana_refuses_kanji_and_cuts_at_the_limit():
 def test_half_width_kana_formula_is_reported():
     text, changes = to_halfwidth_kana("-ｱ", 50)
     assert text == "'-ｱ" and changes[0].kind == charset.FORMULA
+
+
+def test_a_pasted_megabyte_is_cut_cheaply_and_counted():
+    text, changes = fit("あ" * 1_000_000 + "😀", 10)
+    assert text == "あ" * 5
+    assert [c.kind for c in changes] == [charset.TRUNCATED]     # the emoji was never reached
+    assert "末尾の999996文字" in changes[0].detail

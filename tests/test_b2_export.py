@@ -411,3 +411,8 @@ def test_a_single_handling_label_may_be_given_as_text():
 def test_warning_columns_are_plain_numbers():
     [warning] = export(shipment(item_name="繫")).warnings
     assert type(warning.column) is int and warning.column == 28
+
+
+def test_a_megabyte_address_is_rejected_not_processed_for_ever():
+    result = export(shipment(recipient=recipient(address="東" * 1_000_000)))
+    assert "住所が長すぎます" in result.rejected[0].problems[0]

@@ -166,7 +166,11 @@ def truncate_bytes(text: str, limit: int) -> tuple[str, str]:
 
 def fit(value: str | None, limit: int, *, neutralize: bool = True) -> tuple[str, list[Change]]:
     """Clean, make encodable, neutralise formulas, cut to ``limit`` bytes — with the changes."""
-    text, changes = to_cp932(clean(value))
+    text = clean(value)
+    # Every character takes at least one byte, so nothing past limit + 1 characters can stay:
+    # cutting first keeps a pasted megabyte cheap (and its tail out of the warnings).
+    beyond = max(0, len(text) - (limit + 1))
+    text, changes = to_cp932(text[:limit + 1] if beyond else text)
     if neutralize and csvcells.is_formula_like(text):
         text = csvcells.neutralize(text)
         changes.append(Change(FORMULA, "表計算ソフトで数式として実行されないよう、先頭に「'」を"
@@ -174,7 +178,7 @@ def fit(value: str | None, limit: int, *, neutralize: bool = True) -> tuple[str,
     kept, cut = truncate_bytes(text, limit)
     if cut:
         changes.append(Change(TRUNCATED, f"{limit}バイト（全角{limit // 2}文字）を超えるため、"
-                                         f"末尾の{len(cut)}文字を切り捨てました。"))
+                                         f"末尾の{len(cut) + beyond}文字を切り捨てました。"))
     return kept, changes
 
 
@@ -201,7 +205,7 @@ _HALF_KANA = _half_kana_table()
 def to_halfwidth_kana(value: str | None, limit: int) -> tuple[str, list[Change]]:
     """カナ columns take half-width katakana: hiragana and full-width katakana are converted;
     a value with anything else (kanji) is left out with a Change — these columns are optional."""
-    text = clean(value)
+    text = clean(value)[:4 * limit]         # NFKC may merge ｶﾞ into one; 4x is ample
     out: list[str] = []
     for ch in unicodedata.normalize("NFKC", text):
         if "\u3041" <= ch <= "\u3096":                      # hiragana → katakana

@@ -25,6 +25,7 @@ from .records import ExportWarning, Recipient, Shipment
 SHIP_WINDOW_DAYS = 30
 MAX_PARCELS = 99
 MOVED = "moved"     # warning kind: the address tail was moved to the building column
+ADDRESS_CAP = 4 * (64 + 32)
 _HALF_KANA_RUN = re.compile(r"[\uff61-\uff9f]+")
 
 
@@ -231,8 +232,9 @@ def _address_text(value: str | None) -> tuple[str, list[charset.Change]]:
     postal-code/address check (spec §5)."""
     text = _HALF_KANA_RUN.sub(lambda m: unicodedata.normalize("NFKC", m.group()),
                               charset.clean(value))
-    # No byte limit here: _address decides where an overlong address goes.
-    return charset.fit(text, 10 ** 6)
+    # Only a generous cap here (_address decides where an overlong address goes): whatever is
+    # cut by it could not fit in address + building anyway, and such a row is rejected.
+    return charset.fit(text, ADDRESS_CAP)
 
 
 def _recipient(row: _Row, recipient: Recipient, *, phone_required: bool) -> None:
