@@ -344,7 +344,7 @@ def test_too_many_rows_is_refused():
 def test_header_without_the_slip_column_is_refused():
     error = refusal(csv_bytes([["お客様管理番号", "送り状種類", "クール区分", "出荷予定日"],
                                ["10001", "0", "", "2026/07/01"]]))
-    assert error.code == "header" and "「伝票番号」" in error.message
+    assert error.code == "header" and "1行目の見出しに「伝票番号」" in error.message
 
 
 def test_our_own_export_uploaded_by_mistake_is_refused():

@@ -280,7 +280,7 @@ def _parse_rows(text: str, max_rows: int) -> tuple[list[IssuedRow], bool]:
             continue                                    # blank line, or ",,,," from Excel
         if columns is None:
             _check_width(line, record)
-            header, columns = _detect_header(record)
+            header, columns = _detect_header(line, record)
             if header is not None:
                 continue
         data_rows += 1
@@ -303,7 +303,7 @@ def _check_width(line: int, record: list[str]) -> None:
                                  "CSVを選んでください）。")
 
 
-def _detect_header(record: list[str]) -> tuple[list[str] | None, _Columns]:
+def _detect_header(line: int, record: list[str]) -> tuple[list[str] | None, _Columns]:
     """A first row naming お客様管理番号/伝票番号 and holding no valid slip is a header; its
     names then locate the columns (B2's column order may follow account settings)."""
     names = [normalize_header(cell) for cell in record]
@@ -317,7 +317,7 @@ def _detect_header(record: list[str]) -> tuple[list[str] | None, _Columns]:
     key, slip = find(KEY_HEADERS), find(TRACKING_HEADERS)
     if key is None or slip is None:
         missing = "お客様管理番号" if key is None else "伝票番号"
-        raise _refuse("header", f"1行目の見出しに「{missing}」の列がありません。B2クラウドの"
+        raise _refuse("header", f"{line}行目の見出しに「{missing}」の列がありません。B2クラウドの"
                                 "発行済データをそのまま出力したファイルを選んでください。")
     return names, _Columns(key, slip, find(SLIP_TYPE_HEADERS), find(SHIP_DATE_HEADERS))
 
