@@ -1,8 +1,9 @@
-"""``flask kuroneko …`` commands: create the tables, run one sweep, run the sweep worker.
+"""``flask kuroneko …`` commands: create the tables, run one sweep, run the sweep worker; the
+``jobs`` and ``b2`` groups live in ``jobs_cli.py`` and ``b2_cli.py``.
 
 The worker is safe to run on several machines at once: every unit of work of the sweep is
 claimed in the database by the service (``claimed_by``/``claimed_until``), so two workers never
-send the same Yamato request.
+send the same Yamato request. Between two sweeps it runs bulk jobs (:func:`between_sweeps`).
 """
 from __future__ import annotations
 
@@ -20,10 +21,15 @@ from flask.cli import AppGroup
 
 from . import config
 from . import payments
+from .b2_cli import b2_group
+from .jobs import runner as job_runner
+from .jobs_cli import jobs_group
 
 logger = logging.getLogger(__name__)
 
 kuroneko_cli = AppGroup("kuroneko", help="クロネコ代金後払い (flask-kuroneko) maintenance commands.")
+kuroneko_cli.add_command(jobs_group)
+kuroneko_cli.add_command(b2_group)
 
 
 def _state():
@@ -99,11 +105,26 @@ def worker(interval: int | None, once: bool, max_runs: int | None) -> None:
             runs += 1
             if once or (max_runs is not None and runs >= max_runs):
                 break
-            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+            between_sweeps(worker_id, stop, max(0.0, interval - (time.monotonic() - started)))
     finally:
         restore()
     if stop.is_set():
         click.echo("kuroneko worker stopped")
+
+
+def between_sweeps(worker_id: str, stop: threading.Event, seconds: float) -> None:
+    """The worker's hook point between two sweeps: bulk jobs run here (``jobs.runner.work``
+    returns when ``seconds`` are over or ``stop`` is set, items in flight finished); without
+    queued jobs it only waits. A failure is logged and the worker goes on."""
+    deadline = time.monotonic() + seconds
+    try:
+        job_runner.work(worker_id, stop, seconds)
+    except Exception:
+        logger.exception("kuroneko worker %s: bulk jobs failed; retrying after the sweep", worker_id)
+        _state().db.session.rollback()
+    finally:
+        _state().db.session.remove()
+    stop.wait(max(0.0, deadline - time.monotonic()))
 
 
 def _install_stop_handlers(stop: threading.Event) -> Callable[[], None]:

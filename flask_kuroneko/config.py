@@ -40,6 +40,20 @@ SETTINGS_OVERRIDES: dict[str, str] = {
     "prepayment_log_enabled": "PREPAYMENT_LOG",
     "conversion_tag": "CONVERSION_TAG",
     "conversion_on_review": "CONVERSION_ON_REVIEW",
+    "b2_shipper_name": "B2_SHIPPER_NAME",
+    "b2_shipper_name_kana": "B2_SHIPPER_NAME_KANA",
+    "b2_shipper_phone": "B2_SHIPPER_PHONE",
+    "b2_shipper_postal_code": "B2_SHIPPER_POSTAL_CODE",
+    "b2_shipper_address": "B2_SHIPPER_ADDRESS",
+    "b2_shipper_building": "B2_SHIPPER_BUILDING",
+    "b2_billing_customer_code": "B2_BILLING_CUSTOMER_CODE",
+    "b2_billing_class_code": "B2_BILLING_CLASS_CODE",
+    "b2_freight_no": "B2_FREIGHT_NO",
+    "b2_slip_types": "B2_SLIP_TYPES",
+    "b2_cool_methods": "B2_COOL_METHODS",
+    "b2_header_row": "B2_HEADER_ROW",
+    "b2_columns": "B2_COLUMNS",
+    "b2_notice_mail": "B2_NOTICE_MAIL",
 }
 
 #: Every accepted key (without the ``KURONEKO_`` prefix) and its default.
@@ -58,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "TIMEOUT": 20.0,                  # seconds, every API call (spec §2.2: integrations use 20–30)
     "STATUS_TIMEOUT": 10.0,           # seconds, state inquiries (KAAST/KAARS) from the sweep
     "CART_CODE": None,                # cartCode sent with KAARA0010 (partner id), optional
-    "BULK_CONCURRENCY": 4,            # parallel Yamato calls of admin bulk actions
+    "BULK_CONCURRENCY": 8,            # parallel Yamato calls of one runner of a bulk job
     "SMS_WINDOW_MINUTES": 30,         # M12: スマホタイプ authentication window
     "NOTIFY_SECRET": None,            # path secret of the SMS push receiver (/notify/<secret>)
     "BEHIND_TLS_PROXY": False,        # M14: production pages need HTTPS unless a proxy terminates it
@@ -70,6 +84,12 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_URL": None,              # base URL of a stand-alone sandbox server
     # --- worker -----------------------------------------------------------------------------
     "SWEEP_INTERVAL": 60,             # seconds between two sweeps of `flask kuroneko worker`
+    # --- bulk jobs (flask_kuroneko/jobs) ----------------------------------------------------
+    "JOBS_RUNNER": None,              # "worker" | "celery"; None = celery after init_celery
+    "JOBS_POLL_INTERVAL": 2,          # seconds the worker waits between looks for queued jobs
+    "JOBS_CHUNK_SIZE": 100,           # items one Celery task claims and runs
+    "JOBS_CELERY_CHUNKS": 4,          # Celery tasks of one job in flight at once
+    "B2_MAX_UPLOAD_MB": 20,           # largest B2 issued-data file accepted (MB)
 }
 
 
@@ -100,7 +120,8 @@ def validate(app: Flask) -> None:
         value = app.config[PREFIX + key]
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive number of seconds.")
-    for key in ("BULK_CONCURRENCY", "SMS_WINDOW_MINUTES", "SWEEP_INTERVAL"):
+    for key in ("BULK_CONCURRENCY", "SMS_WINDOW_MINUTES", "SWEEP_INTERVAL", "JOBS_POLL_INTERVAL",
+                "JOBS_CHUNK_SIZE", "JOBS_CELERY_CHUNKS", "B2_MAX_UPLOAD_MB"):
         value = app.config[PREFIX + key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive integer.")
@@ -135,6 +156,11 @@ def validate(app: Flask) -> None:
             f"KURONEKO_NOTIFY_SECRET must be a random string of at least {NOTIFY_SECRET_MIN} "
             "characters without '/', e.g. secrets.token_urlsafe(24) (or None to close the "
             "SMS push receiver).")
+    if app.config[PREFIX + "JOBS_RUNNER"] not in (None, "worker", "celery"):
+        raise ConfigurationError(
+            "KURONEKO_JOBS_RUNNER must be \"worker\" (flask kuroneko worker runs bulk jobs), "
+            "\"celery\" (your Celery workers do, see kuroneko.init_celery) or None (celery once "
+            "kuroneko.init_celery(celery_app) was called, else worker).")
     if app.config[PREFIX + "SANDBOX_URL"] and app.config[PREFIX + "SANDBOX_STATE"]:
         raise ConfigurationError(
             "Set only one of KURONEKO_SANDBOX_URL (a stand-alone sandbox server) and "

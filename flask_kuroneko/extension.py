@@ -18,11 +18,12 @@ from typing import Any, Callable, TypeVar
 
 from flask import Flask, current_app, has_app_context
 
-from . import checkout_api, config, signals
+from . import checkout_api, config, jobs, signals
 from .admin import create_blueprint as create_admin_blueprint
 from .checkout import create_blueprint as create_checkout_blueprint
 from .cli import kuroneko_cli
 from .errors import ConfigurationError
+from .jobs import celery_runner
 from .models import define_models
 from .orderdata import OrderData
 from .payments import reactions
@@ -45,6 +46,8 @@ class Kuroneko:
 
     def __init__(self, app: Flask | None = None, db: Any = None):
         self._db = db
+        #: The shop's Celery app running bulk jobs (see :meth:`init_celery`), or None.
+        self.celery_app: Any = None
         #: Hook name -> function (see ``hooks.HOOK_CONTRACTS``); shared by every app.
         self.registered_hooks: dict[str, Callable[..., Any]] = {}
         if app is not None:
@@ -205,6 +208,24 @@ class Kuroneko:
     def conversion_tag(self, order_id: Any):
         """M13 tag (Markup) for the completion page, once per order, after 与信."""
         return checkout_api.conversion_tag(current_state(), order_id)
+
+    # ----------------------------------------------------------------- bulk jobs
+
+    def start_bulk_ship(self, order_ids: Any, *, actor: str | None = None):
+        """Bulk 「発送済み」 (M18): capture the payments of these host orders as a job (returns
+        the Job; its page is ``url_for("kuroneko_admin.job", job_id=job.id)``). Set the orders'
+        status yourself and do not send ``order_status_changed`` for them: each order is
+        captured by the job — other carriers with 「他社配送オプション」, Yamato delivery with a
+        送り状番号 — and every other one is skipped with the reason (docs/jobs.md)."""
+        return jobs.start_bulk_ship(order_ids, actor=actor)
+
+    def init_celery(self, celery_app: Any, *, app: Flask | None = None) -> None:
+        """Run bulk jobs on the shop's Celery app (Flask's "Background Tasks with Celery"
+        pattern: its tasks run in an app context; else pass ``app``). Registers the tasks
+        ``flask_kuroneko.jobs.run_chunk`` and ``flask_kuroneko.jobs.resume_stalled``; new jobs
+        of every app of this extension then go to Celery (unless KURONEKO_JOBS_RUNNER="worker").
+        Call it in the web process and in the Celery worker (the same factory)."""
+        celery_runner.register(celery_app, self, app)
 
 
 def current_kuroneko() -> KuronekoState:

@@ -89,6 +89,21 @@ def define_models(db) -> SimpleNamespace:
         prepayment_log_enabled = sa.Column(sa.Boolean, nullable=False, default=True)
         conversion_tag = sa.Column(sa.Text, nullable=False, default="")
         conversion_on_review = sa.Column(sa.Boolean, nullable=False, default=False)
+        # B2クラウド (M17): ご依頼主, ご請求先 and the file layout (see docs/b2.md).
+        b2_shipper_name = sa.Column(sa.String(64), nullable=False, default="")
+        b2_shipper_name_kana = sa.Column(sa.String(64), nullable=False, default="")
+        b2_shipper_phone = sa.Column(sa.String(20), nullable=False, default="")
+        b2_shipper_postal_code = sa.Column(sa.String(10), nullable=False, default="")
+        b2_shipper_address = sa.Column(sa.String(128), nullable=False, default="")
+        b2_shipper_building = sa.Column(sa.String(64), nullable=False, default="")
+        b2_billing_customer_code = sa.Column(sa.String(12), nullable=False, default="")
+        b2_billing_class_code = sa.Column(sa.String(3), nullable=False, default="")
+        b2_freight_no = sa.Column(sa.String(2), nullable=False, default="01")
+        b2_slip_types = sa.Column(sa.JSON, nullable=False, default=dict)     # method id -> 送り状種類
+        b2_cool_methods = sa.Column(sa.JSON, nullable=False, default=dict)   # method id -> クール区分
+        b2_header_row = sa.Column(sa.Boolean, nullable=False, default=True)
+        b2_columns = sa.Column(sa.Integer, nullable=False, default=97)
+        b2_notice_mail = sa.Column(sa.Boolean, nullable=False, default=False)
         updated_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
         version = sa.Column(sa.Integer, nullable=False, default=1)
         __mapper_args__ = {"version_id_col": version}
@@ -220,8 +235,52 @@ def define_models(db) -> SimpleNamespace:
         created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
         resolved_at = sa.Column(sa.DateTime, nullable=True)
 
+    class Job(Model):
+        """A bulk job (B2 import, bulk 発送済み, the record of a B2 export): who started it, when,
+        its state; the work is in its items. See ``flask_kuroneko/jobs``."""
+        __tablename__ = "kuroneko_jobs"
+        id = sa.Column(sa.Integer, primary_key=True)
+        kind = sa.Column(sa.String(24), nullable=False)
+        state = sa.Column(sa.String(12), nullable=False, default="queued", index=True)
+        runner = sa.Column(sa.String(12), nullable=False, default="worker")   # worker | celery
+        created_by = sa.Column(sa.String(64), nullable=True)
+        created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, index=True)
+        started_at = sa.Column(sa.DateTime, nullable=True)
+        finished_at = sa.Column(sa.DateTime, nullable=True)
+        cancelled_by = sa.Column(sa.String(64), nullable=True)
+        dispatched_at = sa.Column(sa.DateTime, nullable=True)   # last hand-over to Celery
+        total = sa.Column(sa.Integer, nullable=False, default=0)
+        params = sa.Column(sa.JSON, nullable=False, default=dict)   # file name, sha256, notes
+
+    class JobItem(Model):
+        """One order of a job: claimed by one runner at a time (claimed_by/claimed_until, one
+        conditional UPDATE), done once with an outcome, Yamato's code and message."""
+        __tablename__ = "kuroneko_job_items"
+        __table_args__ = (sa.Index("ix_kuroneko_job_items_job_state", "job_id", "state"),)
+        id = sa.Column(sa.Integer, primary_key=True)
+        job_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_jobs.id"), nullable=False)
+        seq = sa.Column(sa.Integer, nullable=False)                 # position in the job
+        key = sa.Column(sa.String(64), nullable=False, default="")  # お客様管理番号 / order id
+        payment_id = sa.Column(sa.Integer, nullable=True, index=True)
+        order_no = sa.Column(sa.String(20), nullable=True)          # 決済ID
+        host_order_id = sa.Column(sa.String(64), nullable=True)
+        params = sa.Column(sa.JSON, nullable=False, default=dict)   # slips, file rows …
+        state = sa.Column(sa.String(12), nullable=False, default="pending")  # pending|running|done
+        outcome = sa.Column(sa.String(16), nullable=True)
+        code = sa.Column(sa.String(32), nullable=True)              # Yamato's code / reason code
+        message = sa.Column(sa.Text, nullable=True)                 # Japanese, for the merchant
+        prior_status = sa.Column(sa.String(_STATUS_LEN), nullable=True)  # payment before 1st run
+        attempts = sa.Column(sa.Integer, nullable=False, default=0)
+        next_attempt_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+        claimed_by = sa.Column(sa.String(64), nullable=True)
+        claimed_until = sa.Column(sa.DateTime, nullable=True)
+        finished_by = sa.Column(sa.String(64), nullable=True)
+        started_at = sa.Column(sa.DateTime, nullable=True)
+        finished_at = sa.Column(sa.DateTime, nullable=True)
+
     models = SimpleNamespace(Settings=Settings, PaymentMethod=PaymentMethod, Payment=Payment,
                              PaymentHistory=PaymentHistory, ErrorLog=ErrorLog,
-                             PrepaymentLog=PrepaymentLog, Operation=Operation)
+                             PrepaymentLog=PrepaymentLog, Operation=Operation, Job=Job,
+                             JobItem=JobItem)
     db._kuroneko_models = models
     return models

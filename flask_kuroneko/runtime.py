@@ -161,6 +161,12 @@ class KuronekoState:
         """A client with the shorter KURONEKO_STATUS_TIMEOUT, for state inquiries."""
         return self.client(timeout=config.get("STATUS_TIMEOUT"))
 
+    @property
+    def celery_app(self) -> Any:
+        """The shop's Celery app given to ``kuroneko.init_celery`` (None: jobs run on the
+        embedded worker)."""
+        return getattr(self.extension, "celery_app", None)
+
     # ----------------------------------------------------------------- host hooks
 
     def hook(self, name: str) -> Callable[..., Any]:

@@ -25,6 +25,7 @@ from .config import ENVIRONMENTS, PREFIX, SETTINGS_OVERRIDES
 from .errors import ConfigurationError
 from .state import current_state
 from .rules import MAX_TOTAL, SHIP_WINDOW_DAYS, RuleViolation
+from .b2 import Cool, SlipType
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,28 @@ FRESH_DEFAULTS: dict[str, Any] = {
     "prepayment_log_enabled": True,
     "conversion_tag": "",
     "conversion_on_review": False,
+    # B2クラウド (M17): empty ご依頼主/ご請求先 = the export is refused until they are set.
+    "b2_shipper_name": "",
+    "b2_shipper_name_kana": "",
+    "b2_shipper_phone": "",
+    "b2_shipper_postal_code": "",
+    "b2_shipper_address": "",
+    "b2_shipper_building": "",
+    "b2_billing_customer_code": "",
+    "b2_billing_class_code": "",
+    "b2_freight_no": "01",
+    "b2_slip_types": {},          # delivery method id -> 送り状種類 (unlisted: 発払い)
+    "b2_cool_methods": {},        # delivery method id -> クール区分 (unlisted: 通常)
+    "b2_header_row": True,
+    "b2_columns": 97,
+    "b2_notice_mail": False,
 }
 FIELDS = tuple(FRESH_DEFAULTS)
+#: 送り状種類 a 後払い order may use (コレクト = cash on delivery is never one) and クール区分.
+B2_SLIP_TYPES = {t.value: t.label for t in SlipType if t.rules.exportable}
+B2_COOL_TYPES = {Cool.NORMAL.value: "通常", Cool.FROZEN.value: "冷凍", Cool.CHILLED.value: "冷蔵"}
+#: The B2 fields (their own admin page, 「B2クラウド設定」).
+B2_FIELDS = tuple(name for name in FIELDS if name.startswith("b2_"))
 
 
 class SettingsError(RuleViolation):
@@ -78,6 +99,20 @@ class EffectiveSettings:
     prepayment_log_enabled: bool
     conversion_tag: str = field(repr=False)
     conversion_on_review: bool
+    b2_shipper_name: str = ""
+    b2_shipper_name_kana: str = ""
+    b2_shipper_phone: str = ""
+    b2_shipper_postal_code: str = ""
+    b2_shipper_address: str = ""
+    b2_shipper_building: str = ""
+    b2_billing_customer_code: str = ""
+    b2_billing_class_code: str = ""
+    b2_freight_no: str = "01"
+    b2_slip_types: Mapping[str, str] = field(default_factory=dict)
+    b2_cool_methods: Mapping[str, str] = field(default_factory=dict)
+    b2_header_row: bool = True
+    b2_columns: int = 97
+    b2_notice_mail: bool = False
     locked: frozenset[str] = frozenset()
 
     def fee_for(self, amount: int) -> int:
@@ -172,6 +207,52 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _b2_text(name: str, label: str, max_chars: int) -> Callable[[Any], str]:
+    """A B2 text setting: stored as typed (the byte limits and the character set are checked
+    with ``b2.settings_problems`` by the settings page and again by every export)."""
+    def check(value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        if _CONTROL.search(text) or len(text) > max_chars:
+            raise SettingsError(name, f"{label}は{max_chars}文字以内で、改行を含めずに入力してください。")
+        return text
+    return check
+
+
+def _b2_digits(name: str, label: str, lengths: tuple[int, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        if not (text.isascii() and (text.isdigit() or not text) and len(text) in lengths):
+            allowed = "・".join(str(n) for n in lengths if n)
+            raise SettingsError(name, f"{label}は{allowed}桁の半角数字で入力してください。")
+        return text
+    return check
+
+
+def _b2_code_map(name: str, label: str, allowed: Mapping[str, str]) -> Callable[[Any], dict]:
+    """delivery method id -> a B2 code among ``allowed`` (code -> Japanese name)."""
+    def check(value: Any) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise SettingsError(name, f"{label}を選び直してください。")
+        cleaned = {}
+        for method_id, code in value.items():
+            if str(code) not in allowed:
+                raise SettingsError(name, f"{label}は{'・'.join(allowed.values())}から選んでください。")
+            cleaned[str(method_id)] = str(code)
+        return dict(sorted(cleaned.items()))
+    return check
+
+
+def _b2_columns(value: Any) -> int:
+    if value not in (97, 95, "97", "95"):
+        raise SettingsError("b2_columns", "B2の列数は97列（現行レイアウト）か95列（旧テンプレート）を選んでください。")
+    return int(value)
+
+
 VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "merchant_code": _merchant_code,
     "password": _password,
@@ -189,6 +270,21 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "prepayment_log_enabled": _bool("prepayment_log_enabled"),
     "conversion_tag": _text,
     "conversion_on_review": _bool("conversion_on_review"),
+    "b2_shipper_name": _b2_text("b2_shipper_name", "ご依頼主名", 32),
+    "b2_shipper_name_kana": _b2_text("b2_shipper_name_kana", "ご依頼主略称カナ", 50),
+    "b2_shipper_phone": _b2_text("b2_shipper_phone", "ご依頼主電話番号", 15),
+    "b2_shipper_postal_code": _b2_text("b2_shipper_postal_code", "ご依頼主郵便番号", 8),
+    "b2_shipper_address": _b2_text("b2_shipper_address", "ご依頼主住所", 64),
+    "b2_shipper_building": _b2_text("b2_shipper_building", "ご依頼主住所（アパートマンション名）", 32),
+    "b2_billing_customer_code": _b2_digits("b2_billing_customer_code", "ご請求先顧客コード",
+                                           (0, 10, 11, 12)),
+    "b2_billing_class_code": _b2_digits("b2_billing_class_code", "ご請求先分類コード", (0, 1, 2, 3)),
+    "b2_freight_no": _b2_digits("b2_freight_no", "運賃管理番号", (2,)),
+    "b2_slip_types": _b2_code_map("b2_slip_types", "送り状種類", B2_SLIP_TYPES),
+    "b2_cool_methods": _b2_code_map("b2_cool_methods", "クール区分", B2_COOL_TYPES),
+    "b2_header_row": _bool("b2_header_row"),
+    "b2_columns": _b2_columns,
+    "b2_notice_mail": _bool("b2_notice_mail"),
 }
 assert set(VALIDATORS) == set(FIELDS) == set(SETTINGS_OVERRIDES)
 
@@ -271,6 +367,8 @@ def effective_settings() -> EffectiveSettings:
     values.update(pinned)
     values["yamato_delivery_method_ids"] = tuple(str(v) for v in values["yamato_delivery_method_ids"] or ())
     values["fee_tiers"] = tuple(tuple(t) for t in values["fee_tiers"] or ())
+    for name in ("b2_slip_types", "b2_cool_methods"):
+        values[name] = dict(values[name] or {})
     return EffectiveSettings(**values, locked=frozenset(pinned))
 
 

@@ -1,0 +1,193 @@
+"""Running a job's items: claim, run with bounded concurrency, record the outcome.
+
+``run_job`` keeps up to KURONEKO_BULK_CONCURRENCY items in flight on a thread pool: whenever a
+slot is free it claims more (``store.claim``: one conditional UPDATE) and takes over items of
+runners that died (``store.stale_items``/``reclaim``). Each item runs in a thread of its own
+with its own app context — hence its own ``db.session`` and connection — through the kind's
+handler, which goes through the payments pipeline like any single operation. Several runners
+(threads, worker processes, Celery workers, machines) can work on one job at once: an item is
+claimed by one of them, and the pipeline refuses a second capture of a payment anyway.
+
+A runner stops claiming at its deadline, when told to stop, or after ``max_items`` (a Celery
+chunk) and lets the items in flight finish. Items that cannot be decided yet (an outcome being
+confirmed with Yamato) are given back with a delay; after MAX_ATTEMPTS claims an item is closed
+as an error the merchant can retry (「失敗分を再実行」).
+
+SQLite: one process only (threads are fine); see docs/jobs.md.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from flask import current_app
+
+from .. import config
+from ..errors import KuronekoError
+from ..models import utcnow
+from ..state import current_state
+from . import b2_import, bulk_ship, store
+from .capture import RETRY_DELAYS, RetryLater, retry_delay
+from .outcomes import ItemState, JobKind, Outcome
+from .store import ItemResult
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Any, str], ItemResult]
+HANDLERS: dict[str, Handler] = {
+    JobKind.B2_IMPORT.value: b2_import.run_item,
+    JobKind.BULK_SHIP.value: bulk_ship.run_item,
+}
+#: Claims of one item before it is closed as an error (crashes and "still confirming" alike).
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+#: Longest wait of a runner that waits for an item's next attempt (until_finished).
+MAX_IDLE_WAIT = 30.0
+
+
+class JobNotFound(KuronekoError):
+    """No job with this id."""
+
+
+@dataclass
+class RunReport:
+    """What one run of a runner did."""
+    processed: int
+    finished: bool                  # nothing of the job is left to run
+    next_due: datetime | None       # when something can be claimed next (not finished)
+
+
+def run_item(app: Any, handler: Handler, item_id: int, token: str) -> None:
+    """One claimed item, in this thread's own app context (own session and connection)."""
+    with app.app_context():
+        session = current_state().db.session
+        item = store.load_item(item_id)
+        if item is None or item.claimed_by != token or item.state != ItemState.RUNNING.value:
+            session.rollback()
+            return
+        attempts = item.attempts
+        try:
+            if attempts > MAX_ATTEMPTS:
+                result = ItemResult(Outcome.ERROR, "この注文の処理が繰り返し中断されました。決済の状況を確認してから"
+                                                   "「失敗分を再実行」してください。", code="interrupted")
+            else:
+                result = handler(item, token)
+            session.rollback()            # nothing of the handler's reads stays open
+            if not store.finish(item_id, token, result):
+                logger.warning("kuroneko job item %s: claim lost before its result was written",
+                               item_id)
+        except RetryLater as exc:
+            session.rollback()
+            if attempts >= MAX_ATTEMPTS:
+                store.finish(item_id, token, ItemResult(
+                    Outcome.ERROR, f"{exc.message}（{attempts}回確認しても確定できませんでした。"
+                                   "決済一覧で状況を確認してから「失敗分を再実行」してください）",
+                    code="unresolved"))
+            else:
+                store.postpone(item_id, token, delay=retry_delay(attempts), message=exc.message)
+        except Exception as exc:          # one item never stops the job
+            logger.exception("kuroneko job item %s failed", item_id)
+            session.rollback()
+            store.finish(item_id, token, ItemResult(
+                Outcome.ERROR, f"内部エラー（{type(exc).__name__}）が発生しました。ログを確認してください。",
+                code="internal"))
+
+
+class _Run:
+    """The state of one ``run_job`` call (kept out of its signature)."""
+
+    def __init__(self, job_id: int, concurrency: int, deadline: float | None,
+                 stop: threading.Event | None, max_items: int | None):
+        self.job_id, self.concurrency = job_id, concurrency
+        self.deadline, self.stop, self.max_items = deadline, stop, max_items
+        self.processed = 0
+        self.in_flight: dict[Future, int] = {}
+
+    def may_claim(self) -> bool:
+        if self.stop is not None and self.stop.is_set():
+            return False
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return False
+        return self.max_items is None or self.processed + len(self.in_flight) < self.max_items
+
+    def wanted(self) -> int:
+        free = self.concurrency - len(self.in_flight)
+        if self.max_items is not None:
+            free = min(free, self.max_items - self.processed - len(self.in_flight))
+        return max(free, 0)
+
+    def idle_wait(self) -> None:
+        """Nothing claimable now but items due later: sleep until then (bounded)."""
+        due = store.next_due(self.job_id)
+        seconds = MAX_IDLE_WAIT if due is None else (due - utcnow()).total_seconds()
+        seconds = min(max(seconds, 0.2), MAX_IDLE_WAIT)
+        if self.deadline is not None:
+            seconds = min(seconds, max(self.deadline - time.monotonic(), 0))
+        if self.stop is not None:
+            self.stop.wait(seconds)
+        else:
+            time.sleep(seconds)
+
+
+def claim_items(job_id: int, wanted: int) -> list[tuple[int, str]]:
+    """Up to ``wanted`` items for this runner: due pending ones, then dead runners' ones."""
+    token, ids = store.claim(job_id, wanted)
+    claimed = [(item_id, token) for item_id in ids]
+    if len(claimed) < wanted:
+        stale = store.stale_items(job_id)
+        if stale:
+            token, ids = store.reclaim(stale[:wanted - len(claimed)])
+            claimed += [(item_id, token) for item_id in ids]
+    return claimed
+
+
+def run_job(job_id: int, *, concurrency: int | None = None, deadline: float | None = None,
+            stop: threading.Event | None = None, max_items: int | None = None,
+            until_finished: bool = False,
+            on_progress: Callable[[], None] | None = None) -> RunReport:
+    """Run the job's items until nothing is claimable (``until_finished``: until nothing is
+    left, waiting for items due later), the ``deadline`` (``time.monotonic()``), ``stop``, or
+    ``max_items`` items. ``on_progress`` is called in this thread after each item."""
+    job = store.get_job(job_id)
+    if job is None:
+        raise JobNotFound(f"ジョブ（ID {job_id}）が見つかりません。")
+    handler = HANDLERS.get(job.kind)
+    if handler is None:              # a record (B2 export): nothing to run
+        store.finalize(job_id)
+        return RunReport(0, True, None)
+    app = current_app._get_current_object()
+    run = _Run(job_id, concurrency or config.get("BULK_CONCURRENCY"), deadline, stop, max_items)
+    session = current_state().db.session
+    session.rollback()
+    with ThreadPoolExecutor(max_workers=run.concurrency,
+                            thread_name_prefix=f"kuroneko-job{job_id}") as pool:
+        while True:
+            claimed = claim_items(job_id, run.wanted()) if run.may_claim() and run.wanted() else []
+            if claimed:
+                store.mark_running(job_id)
+            for item_id, token in claimed:
+                run.in_flight[pool.submit(run_item, app, handler, item_id, token)] = item_id
+            if not run.in_flight:
+                if claimed:
+                    continue
+                if until_finished and run.may_claim() and store.unfinished(job_id):
+                    run.idle_wait()
+                    continue
+                break
+            done, _ = wait(list(run.in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in done:
+                run.in_flight.pop(future)
+                run.processed += 1
+                if future.exception() is not None:     # run_item records its own failures
+                    logger.error("kuroneko job %s: item runner failed: %r", job_id,
+                                 future.exception())
+                if on_progress is not None:
+                    on_progress()
+    finished = store.finalize(job_id)
+    logger.info("kuroneko job %s: %d items run here, %s", job_id, run.processed,
+                "finished" if finished else "not finished")
+    return RunReport(run.processed, finished, None if finished else store.next_due(job_id))
