@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, redirect, url_for
 
 from . import common, logs_views, methods_views, payments_views, prepayment_views, settings_views
+from . import b2_export_views, b2_import_views, b2_settings_views, jobs_views
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,10 @@ def create_blueprint() -> Blueprint:
     payments_views.register(bp)
     logs_views.register(bp)
     prepayment_views.register(bp)
+    jobs_views.register(bp)
+    b2_export_views.register(bp)
+    b2_import_views.register(bp)
+    b2_settings_views.register(bp)
     return bp
 
 

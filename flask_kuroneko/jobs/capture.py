@@ -107,9 +107,9 @@ def captured_result(item: Any, payment: Any, slips: Sequence[str], *, ours: bool
             if extra else "")
     how = f"送り状番号 {payment.tracking_no}"
     if payment.process_div == int(ProcessDiv.OTHER_CARRIER):
-        how = f"他社配送（{payment.carrier or '配送会社名なし'}、登録番号 {payment.tracking_no}）"
+        how = f"他社配送 {payment.carrier or '（配送会社名なし）'}・登録番号 {payment.tracking_no}"
     if ours:
-        return ItemResult(Outcome.CAPTURED, f"{how}で売上確定しました{note}。")
+        return ItemResult(Outcome.CAPTURED, f"{how} で売上確定しました{note}。")
     return ItemResult(Outcome.ALREADY, f"売上確定済みです（{how}）。何もしていません。",
                       code="already")
 

@@ -1,0 +1,101 @@
+"""Helpers shared by the jobs test modules (not a test module itself).
+
+Everything goes through the real layers: the simple_shop host, the extension, the jobs
+engine, the payments pipeline, the real client and the sandbox. Issued files are written the
+way B2クラウド writes them (every field quoted, CP932, CRLF), independently of our parser.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+
+import sqlalchemy as sa
+
+from flask_kuroneko import jobs
+from flask_kuroneko.b2 import header_row
+from flask_kuroneko.jobs import store
+from flask_kuroneko.settings import save_settings
+from hosts import simple_shop
+from service_support import MERCHANT, YAMATO, place, slip
+
+#: The spec's test shop (b2-csv §12) as merchant settings.
+B2_SETTINGS = {
+    "b2_shipper_name": "テスト雑貨店", "b2_shipper_phone": "03-1234-5678",
+    "b2_shipper_postal_code": "150-0001", "b2_shipper_address": "東京都渋谷区神宮前1-2-3",
+    "b2_shipper_building": "テストビル5F", "b2_billing_customer_code": "0312345678",
+    "b2_freight_no": "01",
+}
+#: A 送り状番号 with a valid check digit that Yamato refuses (starts with 0000: kaasl015E).
+UNUSABLE_SLIP = slip(12345)
+
+
+def slips(start: int = 45010203040):
+    """Valid Yamato numbers, one after the other."""
+    n = start
+    while True:
+        yield slip(n)
+        n += 1
+
+
+def authorized(kuroneko, shop: dict, count: int = 1, **order_fields) -> list:
+    """``count`` 与信 payments of Yamato-delivery orders (committed)."""
+    out = []
+    order_fields.setdefault("delivery_method_id", shop["yamato_delivery"])
+    for _ in range(count):
+        _, outcome = place(kuroneko, shop["invoice"], **order_fields)
+        assert outcome.kind == "authorized", outcome
+        simple_shop.db.session.commit()
+        out.append(outcome.payment)
+    return out
+
+
+def issued_file(rows: list[tuple[str, str]], *, header: bool = False, encoding: str = "cp932",
+                bom: bool = False, newline: str = "\r\n", columns: int = 97) -> bytes:
+    """B2's 発行済データ for (お客様管理番号, 伝票番号) rows: every field quoted."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator=newline)
+    if header:
+        writer.writerow(header_row(columns))
+    for key, number in rows:
+        row = [""] * columns
+        row[0], row[1], row[3], row[4] = key, "0", number, "2026/07/01"
+        writer.writerow(row)
+    data = out.getvalue().encode(encoding)
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def run(job) -> object:
+    """Run the job here to the end (the CLI's foreground path)."""
+    report = jobs.run_job(job.id, until_finished=True)
+    assert report.finished, report
+    return store.get_job(job.id)
+
+
+def items(job) -> list:
+    return store.items(job.id)[1]
+
+
+def outcomes(job) -> dict[str, str]:
+    """key -> outcome of every item."""
+    return {item.key: item.outcome for item in items(job)}
+
+
+def yamato_events(simulator, order_no: str) -> Counter:
+    tx = simulator.transaction(MERCHANT, order_no)
+    return Counter(e["event"] for e in tx["history"])
+
+
+def history_ok(payment_id: int, label: str = "売上確定") -> int:
+    from flask_kuroneko.state import current_state
+    H = current_state().models.PaymentHistory
+    return len(list(simple_shop.db.session.scalars(
+        sa.select(H).where(H.payment_id == payment_id, H.operation == label, H.result == "OK"))))
+
+
+def use_b2_settings(**extra) -> None:
+    save_settings({**B2_SETTINGS, **extra})
+
+
+__all__ = ["B2_SETTINGS", "UNUSABLE_SLIP", "YAMATO", "authorized", "history_ok", "issued_file",
+           "items", "outcomes", "run", "slips", "use_b2_settings", "yamato_events"]
