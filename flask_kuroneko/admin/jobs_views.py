@@ -26,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 ITEMS_PAGE_SIZE = 200
-MAX_ID = 2**31 - 1
 
 
 def register(bp: Blueprint) -> None:
@@ -39,7 +38,7 @@ def register(bp: Blueprint) -> None:
 
 
 def job_or_404(job_id: int) -> Any:
-    job = store.get_job(job_id) if 0 < job_id <= MAX_ID else None
+    job = store.get_job(job_id)
     if job is None:
         abort(404)
     return job

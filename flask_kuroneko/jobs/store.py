@@ -97,7 +97,13 @@ def create(kind: JobKind, specs: Iterable[ItemSpec], *, created_by: str | None, 
     return job
 
 
+#: Largest id the tables hold (an id from a URL or the command line beyond it is unknown).
+MAX_ID = 2**31 - 1
+
+
 def get_job(job_id: int) -> Any | None:
+    if not 0 < int(job_id) <= MAX_ID:
+        return None
     session, m = _db()
     return session.get(m.Job, int(job_id), populate_existing=True)
 
