@@ -45,8 +45,10 @@ HANDLERS: dict[str, Handler] = {
 }
 #: Claims of one item before it is closed as an error (crashes and "still confirming" alike).
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-#: Longest wait of a runner that waits for an item's next attempt (until_finished).
+#: Longest wait of a runner that waits for an item's next attempt (until_finished), and how
+#: often it looks while other runners hold the rest of the job.
 MAX_IDLE_WAIT = 30.0
+OTHERS_POLL = 1.0
 
 
 class JobNotFound(KuronekoError):
@@ -121,9 +123,12 @@ class _Run:
         return max(free, 0)
 
     def idle_wait(self) -> None:
-        """Nothing claimable now but items due later: sleep until then (bounded)."""
-        due = store.next_due(self.job_id)
+        """Nothing claimable now: wait for the next item due later (bounded), or look again
+        soon while another runner holds items (it may finish or die)."""
+        due = store.next_due(self.job_id, pending_only=True)
         seconds = MAX_IDLE_WAIT if due is None else (due - utcnow()).total_seconds()
+        if store.held_elsewhere(self.job_id):
+            seconds = min(seconds, OTHERS_POLL)
         seconds = min(max(seconds, 0.2), MAX_IDLE_WAIT)
         if self.deadline is not None:
             seconds = min(seconds, max(self.deadline - time.monotonic(), 0))

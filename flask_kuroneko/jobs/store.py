@@ -283,17 +283,28 @@ def reclaim(items: list[tuple[int, str | None]], *, now: datetime | None = None
     return token, won
 
 
-def next_due(job_id: int) -> datetime | None:
-    """When something of the job can be claimed next (None: nothing left to run)."""
+def next_due(job_id: int, *, pending_only: bool = False) -> datetime | None:
+    """When something of the job can be claimed next (None: nothing left to run); with
+    ``pending_only`` the claims of running items are left out."""
     session, m = _db()
     I = m.JobItem
     pending = session.scalar(sa.select(sa.func.min(I.next_attempt_at))
                              .where(I.job_id == job_id, I.state == PENDING))
-    running = session.scalar(sa.select(sa.func.min(I.claimed_until))
-                             .where(I.job_id == job_id, I.state == RUNNING))
+    running = None if pending_only else session.scalar(
+        sa.select(sa.func.min(I.claimed_until)).where(I.job_id == job_id, I.state == RUNNING))
     session.rollback()
     times = [t for t in (pending, running) if t is not None]
     return min(times) if times else None
+
+
+def held_elsewhere(job_id: int) -> bool:
+    """True while items of the job are running (claimed by some runner)."""
+    session, m = _db()
+    I = m.JobItem
+    found = session.scalar(sa.select(I.id).where(I.job_id == job_id, I.state == RUNNING)
+                           .limit(1)) is not None
+    session.rollback()
+    return found
 
 
 # --------------------------------------------------------------------------- one item
