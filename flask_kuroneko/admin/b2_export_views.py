@@ -125,7 +125,6 @@ def download():
     filename = b2_export.filename_for()
     job = b2_export.record(outcome, actor=common.ACTOR, filename=filename)
     logger.info("admin B2 export: %d rows (job %s)", result.row_count, job.id)
-    return Response(result.data, mimetype="text/csv",
-                    headers={"Content-Type": "text/csv; charset=Shift_JIS",
-                             "Content-Disposition": f"attachment; filename={filename}",
+    return Response(result.data, content_type="text/csv; charset=Shift_JIS",
+                    headers={"Content-Disposition": f"attachment; filename={filename}",
                              "X-Kuroneko-Job": str(job.id)})
