@@ -67,7 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     kuroneko.init_app(app, db)
 
-    from . import admin, commands, hooks, orders, views  # noqa: F401  (hooks registers itself)
+    from . import admin, bulk, commands, hooks, orders, views  # noqa: F401  (hooks registers itself)
     app.jinja_env.filters["jst"] = hooks.to_jst
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)

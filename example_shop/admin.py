@@ -66,7 +66,7 @@ def orders_list():
     payments = {o.id: kuroneko.payment_for(str(o.id)) for o in rows if o.kuroneko_method_id}
     return render_template("admin/orders.html", orders=rows, payments=payments,
                            statuses=ORDER_STATUSES, current_status=status,
-                           payment_admin_url=_payment_admin_url())
+                           payment_admin_url=_payment_admin_url(), bulk_form=CsrfForm())
 
 
 def _payment_admin_url() -> str | None:

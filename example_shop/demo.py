@@ -43,6 +43,13 @@ def seed() -> bool:
     settings.fee_mode = "fixed"
     settings.fee_fixed = DEMO_FEE
     settings.conversion_tag = DEMO_CONVERSION_TAG
+    # B2クラウド (「B2出荷データ出力」): the demo shop as the sender of its slips.
+    settings.b2_shipper_name = "クロネコ雑貨店"
+    settings.b2_shipper_phone = "03-1234-5678"
+    settings.b2_shipper_postal_code = "150-0001"
+    settings.b2_shipper_address = "東京都渋谷区神宮前1-2-3"
+    settings.b2_billing_customer_code = "0312345678"
+    settings.b2_freight_no = "01"
     db.session.add(settings)
     existing = {m.kind for m in db.session.scalars(db.select(models.PaymentMethod))}
     for position, (kind, name, description) in enumerate((
