@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import requests
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 
 from . import config
 from .errors import ConfigurationError
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 SANDBOX_MERCHANT_CODE = "12345678901"
 SANDBOX_PASSWORD = "testpass"
 _SETTINGS_KEY = "_kuroneko_settings"
+_HELD_KEY = "_kuroneko_held_settings"
 
 
 class KuronekoState:
@@ -65,9 +67,11 @@ class KuronekoState:
         return config.get(name)
 
     def settings(self) -> EffectiveSettings:
-        """The settings in force: read once per request, on every call elsewhere."""
+        """The settings in force: read once per request (or per unit of work that holds them,
+        see :meth:`holding_settings`), on every call elsewhere."""
         if not has_request_context():
-            return effective_settings()
+            held = g.get(_HELD_KEY) if has_app_context() else None
+            return held if held is not None else effective_settings()
         cached = g.get(_SETTINGS_KEY)
         current_request = request._get_current_object()
         if cached is not None and cached[0] is current_request:
@@ -75,6 +79,17 @@ class KuronekoState:
         value = effective_settings()
         setattr(g, _SETTINGS_KEY, (current_request, value))
         return value
+
+    @contextmanager
+    def holding_settings(self) -> Iterator[EffectiveSettings]:
+        """Read the settings once for a unit of work outside a request (one job item: its
+        checks, its Yamato call and its record see the same settings, read once)."""
+        value = effective_settings()
+        setattr(g, _HELD_KEY, value)
+        try:
+            yield value
+        finally:
+            g.pop(_HELD_KEY, None)
 
     def forget_settings(self) -> None:
         """Drop the settings read in this request (they were just saved)."""

@@ -129,11 +129,15 @@ def capture_item(item: Any, token: str, payment_id: int, *, carrier: str | None,
     registered; none = the host order's own number). ``record_host``: tell the host the order
     shipped (``shipment_recorder``) in the same commit as the capture's journal row."""
     session = current_state().db.session
-    if not settle_open_operation(payment_id, token):
-        raise RetryLater("前回の処理の結果をヤマトに確認中です。確認でき次第、続きを行います。")
     payment = fresh_payment(payment_id)
+    if payment.open_operation is not None:
+        if not settle_open_operation(payment_id, token):
+            raise RetryLater("前回の処理の結果をヤマトに確認中です。確認でき次第、続きを行います。")
+        payment = fresh_payment(payment_id)
     if item.prior_status is None:
-        store.note(item.id, token, prior_status=payment.status)
+        # Committed with the capture's journal row (nothing is sent before that commit), or
+        # rolled back with an attempt that sent nothing: then the next attempt records it.
+        store.note(item.id, token, commit=False, prior_status=payment.status)
         item.prior_status = payment.status
     if payment.status == S.CAPTURED.value:
         if slips and payment.tracking_no not in slips:
@@ -165,8 +169,8 @@ def run_capture(item: Any, payment_id: int, *, carrier: str | None, tracking_no:
                 slips: Sequence[str]) -> ItemResult:
     session = current_state().db.session
     try:
-        payments.capture(payment_id, carrier=carrier, tracking_no=tracking_no,
-                         actor=actor_of(item))
+        payment = payments.capture(payment_id, carrier=carrier, tracking_no=tracking_no,
+                                   actor=actor_of(item))
     except OperationPending as exc:
         session.rollback()
         raise RetryLater(exc.message) from None
@@ -186,8 +190,7 @@ def run_capture(item: Any, payment_id: int, *, carrier: str | None, tracking_no:
         session.rollback()
         return ItemResult(Outcome.ERROR, getattr(exc, "message", None) or str(exc),
                           code=type(exc).__name__)
-    payment = fresh_payment(payment_id)
-    if payment.status != S.CAPTURED.value:
+    if payment.status != S.CAPTURED.value:      # the pipeline returns the payment as committed
         message = payment.capture_note or "売上確定できませんでした。決済エラーログを確認してください。"
         return ItemResult(Outcome.ERROR, message, code="not_captured")
     return captured_result(item, payment, slips or [payment.tracking_no], ours=True)

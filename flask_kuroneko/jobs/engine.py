@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,7 +66,7 @@ class RunReport:
 
 def run_item(app: Any, handler: Handler, item_id: int, token: str) -> None:
     """One claimed item, in this thread's own app context (own session and connection)."""
-    with app.app_context():
+    with app.app_context(), current_state().holding_settings():
         session = current_state().db.session
         item = store.load_item(item_id)
         if item is None or item.claimed_by != token or item.state != ItemState.RUNNING.value:
@@ -100,7 +101,9 @@ def run_item(app: Any, handler: Handler, item_id: int, token: str) -> None:
 
 
 class _Run:
-    """The state of one ``run_job`` call (kept out of its signature)."""
+    """The state of one ``run_job`` call (kept out of its signature). Items are claimed a
+    batch at a time (one UPDATE for up to ``concurrency`` items) into a backlog the pool
+    drains as threads free up."""
 
     def __init__(self, job_id: int, concurrency: int, deadline: float | None,
                  stop: threading.Event | None, max_items: int | None):
@@ -108,19 +111,22 @@ class _Run:
         self.deadline, self.stop, self.max_items = deadline, stop, max_items
         self.processed = 0
         self.in_flight: dict[Future, int] = {}
+        self.backlog: deque[tuple[int, str]] = deque()
+        self.marked_running = False
 
-    def may_claim(self) -> bool:
+    def stopping(self) -> bool:
         if self.stop is not None and self.stop.is_set():
-            return False
-        if self.deadline is not None and time.monotonic() >= self.deadline:
-            return False
-        return self.max_items is None or self.processed + len(self.in_flight) < self.max_items
+            return True
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
-    def wanted(self) -> int:
-        free = self.concurrency - len(self.in_flight)
+    def claim_room(self) -> int:
+        """How many items to claim now (0: not now)."""
+        if self.backlog or self.stopping():
+            return 0
+        room = self.concurrency
         if self.max_items is not None:
-            free = min(free, self.max_items - self.processed - len(self.in_flight))
-        return max(free, 0)
+            room = min(room, self.max_items - self.processed - len(self.in_flight))
+        return max(room, 0)
 
     def idle_wait(self) -> None:
         """Nothing claimable now: wait for the next item due later (bounded), or look again
@@ -171,15 +177,20 @@ def run_job(job_id: int, *, concurrency: int | None = None, deadline: float | No
     with ThreadPoolExecutor(max_workers=run.concurrency,
                             thread_name_prefix=f"kuroneko-job{job_id}") as pool:
         while True:
-            claimed = claim_items(job_id, run.wanted()) if run.may_claim() and run.wanted() else []
-            if claimed:
-                store.mark_running(job_id)
-            for item_id, token in claimed:
+            room = run.claim_room()
+            if room:
+                run.backlog.extend(claim_items(job_id, room))
+                if run.backlog and not run.marked_running:
+                    store.mark_running(job_id)
+                    run.marked_running = True
+            while run.backlog and len(run.in_flight) < run.concurrency and not run.stopping():
+                item_id, token = run.backlog.popleft()
                 run.in_flight[pool.submit(run_item, app, handler, item_id, token)] = item_id
             if not run.in_flight:
-                if claimed:
+                if run.backlog and not run.stopping():
                     continue
-                if until_finished and run.may_claim() and store.unfinished(job_id):
+                if until_finished and not run.stopping() and run.claim_room() \
+                        and store.unfinished(job_id):
                     run.idle_wait()
                     continue
                 break
@@ -192,6 +203,8 @@ def run_job(job_id: int, *, concurrency: int | None = None, deadline: float | No
                                  future.exception())
                 if on_progress is not None:
                     on_progress()
+    if run.backlog:                     # claimed but not started: back to the job
+        store.release(list(run.backlog))
     finished = store.finalize(job_id)
     logger.info("kuroneko job %s: %d items run here, %s", job_id, run.processed,
                 "finished" if finished else "not finished")

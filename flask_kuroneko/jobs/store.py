@@ -283,6 +283,19 @@ def reclaim(items: list[tuple[int, str | None]], *, now: datetime | None = None
     return token, won
 
 
+def release(items: list[tuple[int, str]]) -> None:
+    """Give claimed items that were never started back to the job (a runner stopping)."""
+    session, m = _db()
+    I = m.JobItem
+    for item_id, token in items:
+        session.execute(sa.update(I).where(I.id == item_id, I.claimed_by == token,
+                                           I.state == RUNNING)
+                        .values(state=PENDING, claimed_by=None, claimed_until=None,
+                                attempts=I.attempts - 1)
+                        .execution_options(synchronize_session=False))
+    session.commit()
+
+
 def next_due(job_id: int, *, pending_only: bool = False) -> datetime | None:
     """When something of the job can be claimed next (None: nothing left to run); with
     ``pending_only`` the claims of running items are left out."""
@@ -315,20 +328,22 @@ def load_item(item_id: int) -> Any | None:
     return session.get(m.JobItem, int(item_id), populate_existing=True)
 
 
-def _owned_update(item_id: int, token: str, **values: Any) -> bool:
+def _owned_update(item_id: int, token: str, *, commit: bool = True, **values: Any) -> bool:
     session, m = _db()
     I = m.JobItem
     moved = session.execute(sa.update(I).where(I.id == item_id, I.claimed_by == token,
                                                I.state == RUNNING)
                             .values(**values).execution_options(synchronize_session=False))
-    session.commit()
+    if commit:
+        session.commit()
     return moved.rowcount == 1
 
 
-def note(item_id: int, token: str, **values: Any) -> bool:
+def note(item_id: int, token: str, *, commit: bool = True, **values: Any) -> bool:
     """Record facts on a claimed item (its payment, the payment's status before the first
-    attempt) — only while this runner still owns it."""
-    return _owned_update(item_id, token, **values)
+    attempt) — only while this runner still owns it. ``commit=False``: the caller's next
+    commit (the capture's journal row) makes it durable together with what it records."""
+    return _owned_update(item_id, token, commit=commit, **values)
 
 
 def finish(item_id: int, token: str, result: ItemResult) -> bool:
