@@ -83,8 +83,9 @@ def fresh_payment(payment_id: int) -> Any:
     return payment
 
 
-def captured_by(item: Any, payment: Any) -> bool:
-    """True when this item's job captured the payment (not the admin, another job, …)."""
+def captured_by(item: Any, payment: Any, prior: str | None) -> bool:
+    """True when this item captured the payment (not the admin, another job, …); ``prior``:
+    the payment's status before the item's first attempt."""
     state = current_state()
     H = state.models.PaymentHistory
     actor = state.db.session.scalar(
@@ -94,7 +95,7 @@ def captured_by(item: Any, payment: Any) -> bool:
         return True
     if actor is not None and actor.startswith("job:"):
         return False
-    return item.prior_status == S.AUTHORIZED.value
+    return prior == S.AUTHORIZED.value
 
 
 def slip_text(numbers: Sequence[str]) -> str:
@@ -134,17 +135,13 @@ def capture_item(item: Any, token: str, payment_id: int, *, carrier: str | None,
         if not settle_open_operation(payment_id, token):
             raise RetryLater("前回の処理の結果をヤマトに確認中です。確認でき次第、続きを行います。")
         payment = fresh_payment(payment_id)
-    if item.prior_status is None:
-        # Committed with the capture's journal row (nothing is sent before that commit), or
-        # rolled back with an attempt that sent nothing: then the next attempt records it.
-        store.note(item.id, token, commit=False, prior_status=payment.status)
-        item.prior_status = payment.status
+    prior = item.prior_status or payment.status      # before this item's first attempt
     if payment.status == S.CAPTURED.value:
         if slips and payment.tracking_no not in slips:
             return ItemResult(Outcome.SKIPPED, f"別の送り状番号（{payment.tracking_no}）で売上確定済みのため、"
                                                f"ファイルの送り状番号（{slip_text(slips)}）は登録しませんでした。",
                               code="conflict")
-        return captured_result(item, payment, slips, ours=captured_by(item, payment))
+        return captured_result(item, payment, slips, ours=captured_by(item, payment, prior))
     if payment.status != S.AUTHORIZED.value:
         return ItemResult(Outcome.SKIPPED, f"決済状況が「{payment.status_label}」のため売上確定できません"
                                            "（「与信」の決済のみ売上確定できます）。", code="status")
@@ -160,6 +157,11 @@ def capture_item(item: Any, token: str, payment_id: int, *, carrier: str | None,
     except CaptureRefused as exc:
         session.rollback()
         return ItemResult(Outcome.SKIPPED, exc.message, code="capture_rule")
+    if item.prior_status is None:
+        # Written in the capture's first transaction, committed with its journal row (nothing
+        # is sent before that commit); an attempt that sent nothing rolls it back and the
+        # next attempt records it again. Late, so SQLite's write lock is held briefly.
+        store.note(item.id, token, commit=False, prior_status=payment.status)
     if record_host:
         current_state().record_shipment(order, carrier or YAMATO, tracking_no)
     return run_capture(item, payment_id, carrier=carrier, tracking_no=tracking_no, slips=slips)
