@@ -33,17 +33,30 @@ from . import dispatch, engine, runner, store
 logger = logging.getLogger(__name__)
 
 
+def queue_chunk(job_id: int, countdown: float | None = None) -> None:
+    dispatch.celery_app().send_task(dispatch.RUN_CHUNK_TASK, args=(job_id,), countdown=countdown)
+    store.set_dispatched(job_id)
+
+
 def run_chunk(job_id: int) -> int:
-    """One chunk of the job (inside an app context); returns the items run."""
-    report = engine.run_job(int(job_id), max_items=config.get("JOBS_CHUNK_SIZE"))
-    job = store.get_job(int(job_id))
-    if not report.finished and job is not None and job.state in ("queued", "running"):
-        wait = 0.0
-        if report.processed == 0 and report.next_due is not None:
-            wait = max((report.next_due - utcnow()).total_seconds(), 1.0)
-        dispatch.celery_app().send_task(dispatch.RUN_CHUNK_TASK, args=(int(job_id),),
-                                        countdown=wait or None)
-        store.set_dispatched(int(job_id))
+    """One chunk of the job (inside an app context); returns the items run. The next chunk is
+    queued as soon as this one has claimed its last item (it starts while this one finishes);
+    a chunk that found only items due later queues the next one for then."""
+    job_id = int(job_id)
+    queued = []
+
+    def next_chunk() -> None:
+        if store.next_due(job_id, pending_only=True) is not None:
+            queue_chunk(job_id)
+            queued.append(True)
+
+    report = engine.run_job(job_id, max_items=config.get("JOBS_CHUNK_SIZE"),
+                            on_last_claim=next_chunk)
+    if report.finished or queued or not store.is_active(job_id):
+        return report.processed
+    due = store.next_due(job_id, pending_only=True)
+    if due is not None:        # the rest is due later (outcomes being confirmed)
+        queue_chunk(job_id, countdown=max((due - utcnow()).total_seconds(), 1.0))
     return report.processed
 
 

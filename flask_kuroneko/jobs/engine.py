@@ -128,6 +128,11 @@ class _Run:
             room = min(room, self.max_items - self.processed - len(self.in_flight))
         return max(room, 0)
 
+    def all_claimed(self) -> bool:
+        """``max_items`` reached: nothing more will be claimed by this run."""
+        return (self.max_items is not None
+                and self.processed + len(self.in_flight) + len(self.backlog) >= self.max_items)
+
     def idle_wait(self) -> None:
         """Nothing claimable now: wait for the next item due later (bounded), or look again
         soon while another runner holds items (it may finish or die)."""
@@ -159,10 +164,13 @@ def claim_items(job_id: int, wanted: int) -> list[tuple[int, str]]:
 def run_job(job_id: int, *, concurrency: int | None = None, deadline: float | None = None,
             stop: threading.Event | None = None, max_items: int | None = None,
             until_finished: bool = False,
-            on_progress: Callable[[], None] | None = None) -> RunReport:
+            on_progress: Callable[[], None] | None = None,
+            on_last_claim: Callable[[], None] | None = None) -> RunReport:
     """Run the job's items until nothing is claimable (``until_finished``: until nothing is
     left, waiting for items due later), the ``deadline`` (``time.monotonic()``), ``stop``, or
-    ``max_items`` items. ``on_progress`` is called in this thread after each item."""
+    ``max_items`` items. ``on_progress`` is called in this thread after each item;
+    ``on_last_claim`` once, when ``max_items`` are claimed (a Celery chunk queues the next one
+    then, so the next chunk starts while this one finishes its last items)."""
     job = store.get_job(job_id)
     if job is None:
         raise JobNotFound(f"ジョブ（ID {job_id}）が見つかりません。")
@@ -183,6 +191,9 @@ def run_job(job_id: int, *, concurrency: int | None = None, deadline: float | No
                 if run.backlog and not run.marked_running:
                     store.mark_running(job_id)
                     run.marked_running = True
+            if on_last_claim is not None and run.all_claimed():
+                on_last_claim()
+                on_last_claim = None
             while run.backlog and len(run.in_flight) < run.concurrency and not run.stopping():
                 item_id, token = run.backlog.popleft()
                 run.in_flight[pool.submit(run_item, app, handler, item_id, token)] = item_id
