@@ -39,7 +39,7 @@ def table_rows(text: str) -> list[list[str]]:
 
 
 def names(cell: str) -> list[str]:
-    return re.findall(r"`([A-Z_@a-z.]+)`", cell)
+    return re.findall(r"`([A-Z0-9_@a-z.]+)`", cell)
 
 
 def literal(cell: str):
