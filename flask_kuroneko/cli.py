@@ -6,11 +6,8 @@ send the same Yamato request.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 import signal
-import socket
 import threading
 import time
 from typing import Callable
@@ -20,6 +17,7 @@ from flask.cli import AppGroup
 
 from . import config
 from . import payments
+from .payments.journal import claimant
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +30,8 @@ def _state():
 
 
 def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _format_report(report: object) -> str:
-    """The service's SweepReport renders itself; fall back to its fields."""
-    if type(report).__str__ is object.__str__ and dataclasses.is_dataclass(report):
-        return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(report).items())
-    return str(report)
+    """This process as a journal claim owner (host:pid:…), so a dead worker is recognised."""
+    return claimant("worker")
 
 
 @kuroneko_cli.command("init-db")
@@ -60,11 +52,31 @@ def _sweep_once(worker_id: str) -> object:
     return payments.sweep(worker_id=worker_id)
 
 
+class _Crashed:
+    """The report of a sweep that raised (``worker --once`` then exits non-zero)."""
+    failed = True
+
+
+_CRASHED = _Crashed()
+
+
+def _exit_if_failed(report: object) -> None:
+    """Exit non-zero when the sweep counted errors or found Yamato unreachable, so cron and
+    monitoring notice (the sweep itself survives both and retries later)."""
+    if getattr(report, "failed", False):
+        click.echo("kuroneko sweep: errors or Yamato unreachable (see the log); exit status 1",
+                   err=True)
+        raise SystemExit(1)
+
+
 @kuroneko_cli.command("sweep")
 def sweep() -> None:
-    """Run one sweep (SMS expiry, 審査中 polling, unknown outcomes, retries, status sync)."""
+    """Run one sweep (unknown outcomes, SMS expiry, 審査中 polling, retries, status sync).
+
+    Exits 1 when the sweep reported errors or Yamato was unreachable."""
     report = _sweep_once(_worker_id())
-    click.echo(f"kuroneko sweep: {_format_report(report)}")
+    click.echo(f"kuroneko sweep: {report}")
+    _exit_if_failed(report)
 
 
 @kuroneko_cli.command("worker")
@@ -83,17 +95,19 @@ def worker(interval: int | None, once: bool, max_runs: int | None) -> None:
     restore = _install_stop_handlers(stop)
     click.echo(f"kuroneko worker {worker_id}: every {interval}s" + (" (once)" if once else ""))
     runs = 0
+    report: object = None
     try:
         while not stop.is_set():
             started = time.monotonic()
             try:
                 report = _sweep_once(worker_id)
-                click.echo(f"kuroneko sweep: {_format_report(report)}")
+                click.echo(f"kuroneko sweep: {report}")
             except Exception:  # one failed sweep must not stop the worker; the next retries
                 logger.exception("kuroneko worker %s: sweep failed", worker_id)
                 click.echo("kuroneko sweep failed (see the log); retrying at the next interval",
                            err=True)
                 _state().db.session.rollback()
+                report = _CRASHED
             finally:
                 _state().db.session.remove()
             runs += 1
@@ -104,6 +118,8 @@ def worker(interval: int | None, once: bool, max_runs: int | None) -> None:
         restore()
     if stop.is_set():
         click.echo("kuroneko worker stopped")
+    elif once:
+        _exit_if_failed(report)
 
 
 def _install_stop_handlers(stop: threading.Event) -> Callable[[], None]:

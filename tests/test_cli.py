@@ -88,3 +88,35 @@ def test_worker_stops_after_the_current_sweep_on_sigterm(app, db, kuroneko):
     assert result.output.count("kuroneko sweep:") == 1        # stopped during the 30 s wait
     assert "kuroneko worker stopped" in result.output
     assert signal.getsignal(signal.SIGTERM) is before         # handlers restored
+
+
+def test_sweep_exits_1_when_yamato_answers_http_500(app, db, kuroneko, simulator):
+    """Monitoring must notice an outage the sweep survives: every status inquiry gets 500."""
+    payment_id = _payment_under_review(kuroneko)
+    simulator.advance(601)
+    simulator.inject_fault("http500", times=None)
+    result = app.test_cli_runner().invoke(args=["kuroneko", "sweep"])
+    assert result.exit_code == 1, result.output
+    assert "yamato_unreachable=1" in result.output
+    assert "Yamato unreachable" in result.output
+    db.session.expire_all()
+    assert db.session.get(kuroneko.models.Payment, payment_id).status == "under_review"
+    simulator.clear_faults()
+    ok = app.test_cli_runner().invoke(args=["kuroneko", "sweep"])
+    assert ok.exit_code == 0 and "yamato_unreachable=0" in ok.output
+
+
+def test_worker_once_exits_1_after_a_failing_sweep(app, db, kuroneko):
+    kuroneko.models.Operation.__table__.drop(bind=db.engine)    # the sweep now fails
+    db.session.remove()
+    result = app.test_cli_runner().invoke(args=["kuroneko", "worker", "--once"])
+    assert result.exit_code == 1, result.output
+    assert "kuroneko sweep failed" in result.output
+
+
+def test_worker_once_exits_1_when_yamato_is_unreachable(app, db, kuroneko, simulator):
+    _payment_under_review(kuroneko)
+    simulator.advance(601)
+    simulator.inject_fault("refuse", times=None)
+    result = app.test_cli_runner().invoke(args=["kuroneko", "worker", "--once"])
+    assert result.exit_code == 1, result.output

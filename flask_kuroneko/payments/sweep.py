@@ -21,7 +21,7 @@ from sqlalchemy import orm
 from ..errors import KuronekoError
 from ..models import PaymentStatus as S, utcnow
 from ..state import current_state
-from . import journal, status
+from . import health, journal, status
 from .aftersales import retire_replaced
 from .recovery import resolve, settle_operation
 from .sms import abandon_sms
@@ -50,6 +50,12 @@ class SweepReport:
     synced: int = 0
     drifts: int = 0
     errors: int = 0
+    yamato_unreachable: int = 0       # requests that got no usable answer from Yamato
+
+    @property
+    def failed(self) -> bool:
+        """True when the CLI must exit non-zero: an error, or Yamato out of reach."""
+        return bool(self.errors or self.yamato_unreachable)
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -99,6 +105,16 @@ def settle_journal(report: SweepReport, worker_id: str, now: datetime) -> None:
 def sweep(*, now: datetime | None = None, worker_id: str | None = None,
           sync_interval: timedelta = SYNC_INTERVAL, sync_batch: int = SYNC_BATCH) -> SweepReport:
     """One pass of background work; returns the counts. Safe to run on several workers."""
+    with health.counting() as tally:
+        report = sweep_steps(now=now, worker_id=worker_id, sync_interval=sync_interval,
+                             sync_batch=sync_batch)
+    report.yamato_unreachable = tally.unreachable
+    logger.info("kuroneko sweep: %s", report)
+    return report
+
+
+def sweep_steps(*, now: datetime | None, worker_id: str | None, sync_interval: timedelta,
+                sync_batch: int) -> SweepReport:
     state = current_state()
     session, P = state.db.session, state.models.Payment
     now = now or utcnow()
@@ -139,5 +155,4 @@ def sweep(*, now: datetime | None = None, worker_id: str | None = None,
     synced = _each(stale, sync_status, report)
     report.synced = len(synced)
     report.drifts = sum(1 for p in synced if p.drift and p.drift != before.get(p.id))
-    logger.info("kuroneko sweep by %s: %s", worker_id, report)
     return report

@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import ApiError
 from ..models import PaymentStatus as S, utcnow
-from ..state import current_state
 from ..yamato.codes import CreditDecision, Operation as Api, TransactionStatus as TS
 from . import messages, status
 from .aftersales import retire_later
 from .authorization import apply_decision
-from .pipeline import Tx, locked
+from .pipeline import Tx, inquire, locked
 from .sms_window import sms_window_over
 
 logger = logging.getLogger(__name__)
@@ -78,13 +76,12 @@ def reconcile(tx: Tx, yamato: TS) -> None:
 
 def sync_status(payment_id: int) -> Any:
     """取引状況確認 (KAAST0010): refresh Yamato's status, record drift (M25)."""
-    state = current_state()
     with locked(payment_id, "sync_status", actor="system") as tx:
         p = tx.payment
-        try:
-            result = state.status_client().get_status(p.order_no)
-        except ApiError as exc:
-            if exc.code == "kaast008E" and p.status in AGREEING:
+        answer = inquire("status", p.order_no)
+        if not answer.ok:
+            exc = answer.error
+            if getattr(exc, "code", None) == "kaast008E" and p.status in AGREEING:
                 text = "ヤマトにこの決済の取引が見つかりません。"
                 p.drift, p.synced_at = f"{utcnow():%Y-%m-%d %H:%M} {text}", utcnow()
                 tx.history("状態不一致", detail=text)
@@ -93,6 +90,6 @@ def sync_status(payment_id: int) -> Any:
                 logger.warning("kuroneko: KAAST0010 for %s failed: %s", p.order_no, exc)
                 tx.error = exc
             return p
-        p.yamato_warning = int(result.warning)
-        reconcile(tx, result.status)
+        p.yamato_warning = int(answer.result.warning)
+        reconcile(tx, answer.result.status)
     return tx.payment
