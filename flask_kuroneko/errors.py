@@ -8,7 +8,12 @@ from __future__ import annotations
 
 
 class KuronekoError(Exception):
-    """Base class of every error raised by flask_kuroneko."""
+    """Base class of every error raised by flask_kuroneko. ``message`` is a sentence fit to show
+    to whoever can fix the problem (Japanese for the shop's people, English for developers)."""
+
+    def __init__(self, message: str = "", *args: object):
+        super().__init__(message, *args)
+        self.message = message
 
 
 class ConfigurationError(KuronekoError):
@@ -77,6 +82,27 @@ class MalformedResponseError(ApiConnectionError):
 
 class PaymentNotFound(KuronekoError):
     """No payment with the given id (or order number) exists."""
+
+
+class RuleViolation(KuronekoError):
+    """A merchant action the manual forbids; ``message`` is Japanese, fit for the admin UI."""
+
+
+class SettingsError(RuleViolation):
+    """A settings value that cannot be saved; ``field`` names it, ``message`` is Japanese."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+class FeeConfigError(KuronekoError, ValueError):
+    """A fee setting that cannot be used; ``message`` is Japanese (shown in the admin form)."""
+
+
+class IllegalStatusMove(KuronekoError):
+    """A status move the status writer's table does not allow (a bug in the caller, never a
+    user's input: those are refused earlier with InvalidTransition)."""
 
 
 class CaptureRefused(KuronekoError):

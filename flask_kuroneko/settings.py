@@ -22,9 +22,9 @@ from sqlalchemy.exc import DBAPIError
 
 from . import fees
 from .config import ENVIRONMENTS, PREFIX, SETTINGS_OVERRIDES
-from .errors import ConfigurationError
+from .errors import ConfigurationError, SettingsError
 from .state import current_state
-from .rules import MAX_TOTAL, SHIP_WINDOW_DAYS, RuleViolation
+from .rules import MAX_TOTAL, SHIP_WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +49,6 @@ FRESH_DEFAULTS: dict[str, Any] = {
     "conversion_on_review": False,
 }
 FIELDS = tuple(FRESH_DEFAULTS)
-
-
-class SettingsError(RuleViolation):
-    """A settings value that cannot be saved; ``field`` names it, ``message`` is Japanese."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(message)
-        self.field = field_name
 
 
 @dataclass(frozen=True)

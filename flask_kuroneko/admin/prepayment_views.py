@@ -120,7 +120,7 @@ def restore(log_id: int):
         payment.host_order_id = new_id     # the payment follows the recreated order
     session.commit()
     logger.info("kuroneko admin: order %s restored from pre-payment log %s", new_id, row.order_no)
-    common.info(f"受注データを登録しました（受注番号 {new_id}、受注日 {placed_at:%Y-%m-%d %H:%M}）。")
+    common.info(f"受注データを登録しました（注文番号 {new_id}、受注日 {placed_at:%Y-%m-%d %H:%M}）。")
     return back
 
 

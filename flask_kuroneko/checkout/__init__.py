@@ -2,7 +2,7 @@
 KURONEKO_CHECKOUT_URL_PREFIX, default ``/kuroneko``):
 
 * ``GET/POST /sms/<token>`` — the スマホタイプ 4-digit code page (M12)
-* ``POST /sms/<token>/resend`` — expired code: a new code under a new リンクキー
+* ``POST /sms/<token>/resend`` — expired code: a new code under a new 決済ID
 * ``POST /sms/<token>/back`` — 「戻る」: the payment becomes 決済不可
 * ``POST /notify/<secret>`` — Yamato's SMS result push (authenticated, confirmed by asking Yamato)
 

@@ -80,7 +80,7 @@ def _payment_or_404(token: str):
         abort(404)
     latest = _replacing_attempt(payment)
     if latest is not payment:
-        # A new code was sent under a new リンクキー. A second tap on 「再送信」 (or a reload
+        # A new code was sent under a new 決済ID. A second tap on 「再送信」 (or a reload
         # while Yamato answered) leaves the browser with the session of before the first
         # answer, bound to the old attempt only: the attempt that replaced it is the same
         # checkout, so it is bound too and the customer goes on there.
@@ -108,7 +108,7 @@ def _replacing_attempt(payment):
 
 def _first_attempt(payment):
     """The first SMS attempt of this order: the 30-minute window counts from it, not from a
-    re-sent code (a new リンクキー must not extend the window)."""
+    re-sent code (a new 決済ID must not extend the window)."""
     state = _state()
     seen = {payment.id}
     current = payment
@@ -194,7 +194,7 @@ def _render(payment, form, *, message: str | None = None, attempts_left: int | N
 
 
 def _sandbox_codes(payment) -> list[str]:
-    """Sandbox only: the SMS the simulated phone received for this リンクキー, so a demo user
+    """Sandbox only: the SMS the simulated phone received for this 決済ID, so a demo user
     can complete the flow (the real service sends a real SMS)."""
     state = _state()
     if state.environment() != "sandbox":
@@ -284,7 +284,7 @@ def _timeout(payment):
 
 
 def resend(token: str):
-    """Expired code: a new attempt (new リンクキー = new orderNo) and a new SMS, bound to the
+    """Expired code: a new attempt (new 決済ID = new orderNo) and a new SMS, bound to the
     same browser; the 30-minute window keeps counting from the first SMS."""
     payment = _payment_or_404(token)
     form = ButtonForm(request.form)
