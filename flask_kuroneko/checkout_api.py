@@ -1,4 +1,4 @@
-"""Checkout API behind the ``Kuroneko`` methods (api.md "Checkout API").
+"""Checkout API behind the ``Kuroneko`` methods (DESIGN "Host integration"; docs/integration.md).
 
 What the shop asks before and while creating an order: which 支払方法 to offer (M8–M10), the
 fee (M7), a dry run of what Yamato would refuse (so the shop refuses BEFORE creating the order),

@@ -49,8 +49,8 @@ DEFAULTS: dict[str, Any] = {
     # --- URLs and templates ----------------------------------------------------------------
     "ADMIN_URL_PREFIX": "/admin/kuroneko",
     "CHECKOUT_URL_PREFIX": "/kuroneko",
-    "ADMIN_ENABLED": True,            # register the admin blueprint (when the module exists)
-    "CHECKOUT_ENABLED": True,         # register the checkout blueprint (when the module exists)
+    "ADMIN_ENABLED": True,            # register the admin blueprint
+    "CHECKOUT_ENABLED": True,         # register the checkout blueprint
     "BASE_TEMPLATE": "kuroneko/base.html",
     "CHECKOUT_SUCCESS_ENDPOINT": None,   # url_for(endpoint, order_id=...) after 与信
     "CHECKOUT_FAILURE_ENDPOINT": None,   # url_for(endpoint, order_id=...) after 決済不可

@@ -208,7 +208,7 @@ class Kuroneko:
 
 
 def current_kuroneko() -> KuronekoState:
-    """Alias of :func:`current_state` (the name the service layer uses)."""
+    """Alias of :func:`current_state`, kept for hosts written against 0.1.0."""
     return current_state()
 
 
@@ -247,7 +247,7 @@ def _dispatch(reaction: Callable[..., None], sender: Any, order: Any, **kwargs: 
         else:
             with app.app_context():
                 reaction(app, order, **kwargs)
-    except Exception:  # a receiver never breaks the host's save (DESIGN "Inbound signals")
+    except Exception:  # a receiver never breaks the host's save (DESIGN "Host integration": inbound signals)
         logger.exception("kuroneko: reaction %s failed; the host's change is kept",
                          reaction.__name__)
 

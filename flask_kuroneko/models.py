@@ -2,7 +2,7 @@
 
 ``define_models(db)`` is called once per ``db`` by ``Kuroneko.init_app``; the classes are cached
 on the ``db`` object so several apps sharing one ``db`` share one set of tables, and the host's
-``create_all`` / migrations see them. Status changes go through ``service.py`` only.
+``create_all`` / migrations see them. Status changes go through the payments pipeline only.
 """
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def define_models(db) -> SimpleNamespace:
         conversion_shown_at = sa.Column(sa.DateTime, nullable=True)  # M13: tag rendered once
         replaces_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payments.id"), nullable=True)
         # Name of the journaled Operation not settled yet (None = none). Kept on the row the
-        # service locks, so the "busy" check sees the latest value on every database (a plain
+        # pipeline locks, so the "busy" check sees the latest value on every database (a plain
         # SELECT of kuroneko_operations may read an old snapshot under REPEATABLE READ).
         open_operation = sa.Column(sa.String(24), nullable=True)
         authorized_at = sa.Column(sa.DateTime, nullable=True)

@@ -60,10 +60,6 @@ class KuronekoState:
 
     # ----------------------------------------------------------------- config and settings
 
-    def config(self, name: str) -> Any:
-        """Strict accessor of ``KURONEKO_<name>`` for the current app."""
-        return config.get(name)
-
     def settings(self) -> EffectiveSettings:
         """The settings in force: read once per request, on every call elsewhere."""
         if not has_request_context():

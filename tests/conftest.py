@@ -78,13 +78,6 @@ def database_url(_server_database, tmp_path) -> str:
     return _server_database or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
-def test_database_url(tmp_path) -> str:
-    """Deprecated helper kept for early callers: SQLite only. Use the ``database_url`` fixture."""
-    return f"sqlite:///{tmp_path / 'test.sqlite'}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
-
 # --------------------------------------------------------------------------- extension core
 
 

@@ -1,7 +1,7 @@
 """Payments list (M15) and the 「決済情報」 dialog page of one payment (M19–M21).
 
 The dialog offers only the operations ``payments.operations_for`` allows now; every POST goes
-through ``service`` (lock, transition check, Yamato, history). Refusals — an illegal
+through ``payments`` (lock, transition check, Yamato, history). Refusals — an illegal
 transition (e.g. a second admin cancelling what the first already cancelled), an operation
 still being confirmed, Yamato's business errors — come back as Japanese flash messages.
 """

@@ -7,7 +7,7 @@ KURONEKO_CHECKOUT_URL_PREFIX, default ``/kuroneko``):
 * ``POST /notify/<secret>`` — Yamato's SMS result push (authenticated, confirmed by asking Yamato)
 
 Every page refuses plain HTTP in production (M14, :mod:`.guard`); the SMS pages are bound to the
-customer's own checkout (:mod:`.binding`). Status changes go through ``service.py`` only.
+customer's own checkout (:mod:`.binding`). Status changes go through the payments pipeline only.
 """
 from __future__ import annotations
 

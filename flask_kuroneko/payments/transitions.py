@@ -1,6 +1,6 @@
-"""Which service operation may run from which payment status (the transitions table).
+"""Which payment operation may run from which payment status (the transitions table).
 
-One table, read by ``service.py`` before any Yamato call, so an illegal request (cancelling a
+One table, read by the pipeline (``pipeline.locked``) before any Yamato call, so an illegal request (cancelling a
 declined payment, capturing twice) never reaches Yamato. Yamato's own permission table (spec
 §4.9) is stricter in places (e.g. a reissue needs 売上確定 at Yamato); those refusals come back
 as Yamato errors and are logged, not guessed here.

@@ -1,6 +1,6 @@
 """Host OrderData → the client's request dataclasses, and back to JSON for the journal.
 
-Kept out of ``service.py`` (one concern: what we tell Yamato about an order). The journal
+Its own module (one concern: what we tell Yamato about an order). The journal
 stores the exact authorization request it sent, so a retry after "never reached Yamato"
 repeats the same orderNo with the same body — Yamato's duplicate check (kaara009E) then makes
 the retry harmless even if the first one did arrive after all.
