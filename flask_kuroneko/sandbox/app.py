@@ -17,24 +17,21 @@ import logging
 import os
 import socket
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 
+from . import current
+from .backoffice import backoffice
 from .config import load_merchants
 from .simulator import Simulator
 from .store import SqliteStore
+from .ui import ui
 
 logger = logging.getLogger(__name__)
 
-EXTENSION_KEY = "kuroneko_sandbox"
 STATE_ENV = "KURONEKO_SANDBOX_STATE"
 MERCHANTS_ENV = "KURONEKO_SANDBOX_MERCHANTS"
 
 wire = Blueprint("sandbox_wire", __name__)
-
-
-def simulator() -> Simulator:
-    """The simulator of the current app."""
-    return current_app.extensions[EXTENSION_KEY]
 
 
 @wire.route("/kuroneko-atobarai-api/<code>APIAction_execute.action",
@@ -43,7 +40,7 @@ def simulator() -> Simulator:
 def api(code: str) -> Response:
     if request.method != "POST":
         return Response(b"", status=405, headers={"Allow": "POST"})
-    ex = simulator().exchange(code, request.get_data(cache=False))
+    ex = current.simulator().exchange(code, request.get_data(cache=False))
     if ex.transport in ("drop", "refuse"):
         sock = request.environ.get("werkzeug.socket")
         logger.info("sandbox fault %s: closing the connection without a response",
@@ -71,9 +68,7 @@ def create_app(simulator: Simulator | None = None, *, api_prefix: str = "") -> F
                               store=SqliteStore(state) if state else None)
     app = Flask(__name__, template_folder="templates")
     app.json.ensure_ascii = False
-    app.extensions[EXTENSION_KEY] = simulator
-    from .backoffice import backoffice
-    from .ui import ui
+    current.bind(app, simulator)
     app.register_blueprint(wire, url_prefix=api_prefix.rstrip("/") or None)
     app.register_blueprint(backoffice)
     app.register_blueprint(ui)

@@ -5,12 +5,12 @@ Its setting lives in the store so every process sharing a SQLite state sees the 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from ..yamato.timezone import JST
 
-JST = timezone(timedelta(hours=9), "JST")
+logger = logging.getLogger(__name__)
 
 
 def real_now() -> datetime:

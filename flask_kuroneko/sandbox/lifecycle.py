@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..yamato.codes import TransactionStatus as S
 from .clock import parse_iso, parse_ymd
-
-if TYPE_CHECKING:
-    from .config import MerchantConfig
-    from .simulator import Context
+from .config import MerchantConfig
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +26,14 @@ class TransitionError(ValueError):
 
 class UnknownTransaction(LookupError):
     """No transaction with that merchant code and orderNo."""
+
+
+class Context(Protocol):
+    """What the rules need from a call's context: a place to queue push notifications
+    (delivered after the store session). ``context.Context`` is the implementation; a
+    protocol here keeps this module free of imports from the modules that use it."""
+
+    def push(self, tx: dict, data: dict) -> None: ...
 
 
 def set_status(tx: dict, status: int, at: datetime, event: str, **detail: Any) -> None:

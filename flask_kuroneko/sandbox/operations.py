@@ -8,17 +8,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from ..yamato.codes import Operation
 from ..yamato.codes import TransactionStatus as S
 from . import lifecycle
 from .clock import parse_ymd, ymd
+from .config import MerchantConfig
+from .context import Context
 from .rules import code_of, item_lines
-
-if TYPE_CHECKING:
-    from .config import MerchantConfig
-    from .simulator import Context
 
 logger = logging.getLogger(__name__)
 

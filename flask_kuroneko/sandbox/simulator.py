@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.parse
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
@@ -22,6 +22,7 @@ import requests
 from ..yamato.codes import Operation
 from . import clock, faults, lifecycle, rules
 from .config import DEFAULT_MERCHANT_CODE, MerchantConfig
+from .context import MERCHANTS_META, Context
 from .operations import HANDLERS
 from .render import render
 from .store import MemoryStore, Session, SqliteStore
@@ -52,44 +53,6 @@ class Exchange:
     fault: dict[str, Any] | None = None
 
 
-@dataclass
-class Context:
-    """One store session plus what the operations need from the simulator."""
-    sim: Simulator
-    session: Session
-    now: datetime
-    pushes: list[tuple[str, dict, dict]] = field(default_factory=list)
-    _merchants: dict[str, MerchantConfig | None] = field(default_factory=dict)
-
-    def merchant(self, code: str) -> MerchantConfig | None:
-        if code not in self._merchants:
-            self._merchants[code] = self.sim._merchant(self.session, code)
-        return self._merchants[code]
-
-    def next_seq(self, name: str = "tx") -> int:
-        seqs = self.session.get_meta("seq", {})
-        seqs[name] = seqs.get(name, 0) + 1
-        self.session.put_meta("seq", seqs)
-        return seqs[name]
-
-    def sms_sent(self, message: dict) -> None:
-        outbox = self.session.get_meta("outbox", [])
-        outbox.append(message)
-        self.session.put_meta("outbox", outbox)
-
-    def push(self, tx: dict, data: dict) -> None:
-        m = self.merchant(tx["merchant"])
-        if m is None or not m.notify_url:
-            logger.debug("no notify_url for %s: push not sent", tx["merchant"])
-            return
-        self.pushes.append((m.notify_url, data, {"at": self.now.isoformat()}))
-
-    def evolve_all(self) -> None:
-        for tx in self.session.all_tx():
-            if lifecycle.evolve(self, tx, self.merchant(tx["merchant"])):
-                self.session.put_tx(tx)
-
-
 class Simulator:
     """An offline Yamato クロネコ代金後払い service (spec §6)."""
 
@@ -118,7 +81,7 @@ class Simulator:
             self.store.begin()
             try:
                 session = Session(self.store)
-                ctx = Context(self, session, clock.now_from(session.get_meta("clock")))
+                ctx = Context(session, clock.now_from(session.get_meta("clock")), self._merchants)
                 if evolve:
                     ctx.evolve_all()
                 yield ctx
@@ -155,14 +118,8 @@ class Simulator:
         all registered merchants share, else "w2"."""
         variants = {m.error_numbering for m in self._merchants.values()}
         variants |= {m.get("error_numbering", "w2")
-                     for m in ctx.session.get_meta("merchants", {}).values()}
+                     for m in ctx.session.get_meta(MERCHANTS_META, {}).values()}
         return variants.pop() if len(variants) == 1 else "w2"
-
-    def _merchant(self, session: Session, code: str) -> MerchantConfig | None:
-        stored = session.get_meta("merchants", {}).get(code)
-        if stored is not None:
-            return MerchantConfig.from_dict(stored)
-        return self._merchants.get(code)
 
     # ------------------------------------------------------------------ the API
 
@@ -342,7 +299,7 @@ class Simulator:
 
     def merchants(self) -> dict[str, MerchantConfig]:
         with self._session(evolve=False) as ctx:
-            codes = set(self._merchants) | set(ctx.session.get_meta("merchants", {}))
+            codes = set(self._merchants) | set(ctx.session.get_meta(MERCHANTS_META, {}))
             return {code: ctx.merchant(code) for code in sorted(codes)}
 
     def configure_merchant(self, code: str, **changes: Any) -> MerchantConfig:
@@ -350,9 +307,9 @@ class Simulator:
         with self._session(evolve=False) as ctx:
             base = ctx.merchant(code) or MerchantConfig()
             updated = base.changed(**changes)
-            stored = ctx.session.get_meta("merchants", {})
+            stored = ctx.session.get_meta(MERCHANTS_META, {})
             stored[code] = updated.to_dict()
-            ctx.session.put_meta("merchants", stored)
+            ctx.session.put_meta(MERCHANTS_META, stored)
         logger.info("sandbox merchant %s configured: %s", code, sorted(changes))
         return updated
 

@@ -11,6 +11,7 @@ import logging
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from ..yamato.codes import CreditDecision, TransactionStatus, WarningCode
+from . import current
 from .backoffice import ACTIONS
 from .lifecycle import TransitionError, UnknownTransaction
 
@@ -24,11 +25,6 @@ ACTION_LABELS = {
     "flip-ng": "決済不可にする", "expire-sms": "SMS期限切れ",
 }
 CLOCK_STEPS = (("＋1時間", 3600), ("＋1日", 86400), ("＋7日", 7 * 86400))
-
-
-def _sim():
-    from .app import simulator
-    return simulator()
 
 
 def mask_phone(tel: str) -> str:
@@ -69,7 +65,7 @@ def available_actions(tx: dict) -> list[str]:
 @ui.get("/")
 @ui.get("/_sim/ui")
 def index():
-    sim = _sim()
+    sim = current.simulator()
     rows = []
     for tx in reversed(sim.transactions()):
         rows.append({
@@ -92,7 +88,7 @@ def action(merchant: str, order_no: str, action: str):
     if action not in ACTIONS:
         return redirect(url_for(".index", msg="不明な操作です。"))
     try:
-        ACTIONS[action](_sim(), merchant, order_no, request.form.to_dict())
+        ACTIONS[action](current.simulator(), merchant, order_no, request.form.to_dict())
         msg = f"{order_no}: {ACTION_LABELS[action]}を実行しました。"
     except (TransitionError, UnknownTransaction) as exc:
         msg = f"{order_no}: {exc}"
@@ -103,13 +99,13 @@ def action(merchant: str, order_no: str, action: str):
 def clock():
     seconds = request.form.get("seconds", type=int) or 0
     if seconds > 0:
-        _sim().advance(seconds)
+        current.simulator().advance(seconds)
     else:
-        _sim().tick()
+        current.simulator().tick()
     return redirect(url_for(".index", msg="時計を進めました。"))
 
 
 @ui.post("/_sim/ui/reset")
 def reset():
-    _sim().reset()
+    current.simulator().reset()
     return redirect(url_for(".index", msg="すべての取引を削除しました。"))

@@ -7,11 +7,10 @@ are unset are dropped, as the PHP integrations do (spec §2.9, §5).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Mapping, Sequence
 from xml.etree.ElementTree import ParseError
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -20,14 +19,11 @@ from . import normalize as nz
 from .codes import ChangeSendDiv, Operation, ProcessDiv, ReissueContents, ReissueReason, SendDiv
 from .datatypes import (AmountChangeRequest, AuthorizationRequest, Destination, Item,
                         ReissueRequest, ShipmentRequest)
+from .timezone import JST
 from ..errors import MalformedResponseError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-try:
-    JST = ZoneInfo("Asia/Tokyo")
-except ZoneInfoNotFoundError:     # no tz database (e.g. Windows without tzdata): Japan has no DST
-    JST = timezone(timedelta(hours=9), "JST")
 SHIP_WINDOW_DAYS = 90
 REDACTED = "********"
 
