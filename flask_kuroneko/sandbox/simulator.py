@@ -22,10 +22,10 @@ import requests
 from ..yamato.codes import Operation
 from . import clock, faults, lifecycle, rules
 from .config import DEFAULT_MERCHANT_CODE, MerchantConfig
-from .context import MERCHANTS_META, Context
+from .context import MERCHANTS_META, OUTBOX_LOG, PUSH_LOG, Context
 from .operations import HANDLERS
 from .render import render
-from .store import MemoryStore, Session, SqliteStore
+from .store import Backend, MemoryStore, Session
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class Simulator:
     """An offline Yamato クロネコ代金後払い service (spec §6)."""
 
     def __init__(self, merchants: dict[str, MerchantConfig] | None = None,
-                 store: MemoryStore | SqliteStore | None = None, *,
+                 store: Backend | None = None, *,
                  push_transport: PushTransport | None = None,
                  content_type: str = DEFAULT_CONTENT_TYPE):
         if merchants is None:
@@ -83,7 +83,7 @@ class Simulator:
                 session = Session(self.store)
                 ctx = Context(session, clock.now_from(session.get_meta("clock")), self._merchants)
                 if evolve:
-                    ctx.evolve_all()
+                    ctx.apply_due()
                 yield ctx
                 session.commit()
             finally:
@@ -106,9 +106,7 @@ class Simulator:
                 self.store.begin()
                 try:
                     session = Session(self.store)
-                    log = session.get_meta("push_log", [])
-                    log.append(entry)
-                    session.put_meta("push_log", log)
+                    session.append_log(PUSH_LOG, entry, (data["ycfStrNo"], data["juchuNo"]))
                     session.commit()
                 finally:
                     self.store.end()
@@ -260,29 +258,47 @@ class Simulator:
         Merchant settings changed with ``configure_merchant`` are kept."""
         with self._session(evolve=False) as ctx:
             ctx.session.clear_transactions()
-            for name in ("outbox", "push_log", "faults"):
-                ctx.session.put_meta(name, [])
+            for name in (OUTBOX_LOG, PUSH_LOG):
+                ctx.session.clear_log(name)
+            ctx.session.put_meta("faults", [])
             ctx.session.put_meta("clock", {"frozen": None, "offset": 0})
         logger.info("sandbox reset")
 
     def transaction(self, merchant_code: str, order_no: str) -> dict | None:
         with self._session() as ctx:
-            return ctx.session.get_tx(merchant_code, order_no)
+            return ctx.get_tx(merchant_code, order_no)
 
     def transactions(self, merchant_code: str | None = None) -> list[dict]:
+        """Every transaction (of one merchant), oldest first. Reads them all: for a page,
+        use ``recent_transactions``."""
         with self._session() as ctx:
-            return [tx for tx in ctx.session.all_tx()
-                    if merchant_code is None or tx["merchant"] == merchant_code]
+            return [refreshed(ctx, tx) for tx in ctx.session.all_tx(merchant_code)]
+
+    def recent_transactions(self, limit: int, merchant_code: str | None = None) -> list[dict]:
+        """The ``limit`` most recently created transactions, newest first."""
+        with self._session() as ctx:
+            return [refreshed(ctx, tx) for tx in ctx.session.latest_tx(limit, merchant_code)]
 
     @property
     def sms_outbox(self) -> list[dict]:
+        """Every SMS "sent", oldest first."""
         with self._session(evolve=False) as ctx:
-            return ctx.session.get_meta("outbox", [])
+            return ctx.session.read_log(OUTBOX_LOG)
+
+    def recent_sms(self, limit: int) -> list[dict]:
+        """The last ``limit`` SMS of the outbox, oldest first."""
+        with self._session(evolve=False) as ctx:
+            return ctx.session.read_log(OUTBOX_LOG, limit=limit)
+
+    def sms_messages(self, merchant_code: str, order_no: str) -> list[dict]:
+        """The SMS "sent" for one transaction (an indexed read of the outbox)."""
+        with self._session(evolve=False) as ctx:
+            return ctx.session.read_log(OUTBOX_LOG, (merchant_code, order_no))
 
     @property
     def push_log(self) -> list[dict]:
         with self._session(evolve=False) as ctx:
-            return ctx.session.get_meta("push_log", [])
+            return ctx.session.read_log(PUSH_LOG)
 
     def sms_code(self, merchant_code: str, order_no: str) -> str | None:
         """The code "sent" to the buyer of a スマホタイプ order (None if no SMS)."""
@@ -318,12 +334,11 @@ class Simulator:
     def _backoffice(self, merchant_code: str, order_no: str,
                     action: Callable[[Context, dict], None]) -> dict:
         with self._session() as ctx:
-            tx = ctx.session.get_tx(merchant_code, order_no)
+            tx = ctx.get_tx(merchant_code, order_no)
             if tx is None:
                 raise lifecycle.UnknownTransaction(f"no transaction {merchant_code}/{order_no}")
             action(ctx, tx)
-            tx["warning"] = lifecycle.current_warning(tx, ctx.now)
-            ctx.session.put_tx(tx)
+            ctx.save(tx)
             return tx
 
     def deliver(self, merchant_code: str, order_no: str) -> dict:
@@ -358,6 +373,12 @@ class Simulator:
     def expire_sms(self, merchant_code: str, order_no: str) -> dict:
         return self._backoffice(merchant_code, order_no,
                                 lambda ctx, tx: lifecycle.expire_sms(ctx, tx, ctx.now))
+
+
+def refreshed(ctx: Context, tx: dict) -> dict:
+    """``tx`` with its 警報情報区分 as of now (it depends on the date)."""
+    tx["warning"] = lifecycle.current_warning(tx, ctx.now)
+    return tx
 
 
 def decode_form(raw_body: bytes) -> dict[str, str] | None:

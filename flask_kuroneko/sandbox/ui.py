@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "flip-ng": "決済不可にする", "expire-sms": "SMS期限切れ",
 }
 CLOCK_STEPS = (("＋1時間", 3600), ("＋1日", 86400), ("＋7日", 7 * 86400))
+PAGE_ROWS = 200   # newest transactions and SMS shown; the page must not grow with the store
 
 
 def mask_phone(tel: str) -> str:
@@ -67,7 +68,7 @@ def available_actions(tx: dict) -> list[str]:
 def index():
     sim = current.simulator()
     rows = []
-    for tx in reversed(sim.transactions()):
+    for tx in sim.recent_transactions(PAGE_ROWS):
         rows.append({
             "tx": tx,
             "status_label": _label(TransactionStatus, tx["status"]),
@@ -76,8 +77,9 @@ def index():
             "actions": available_actions(tx),
         })
     outbox = [dict(message, masked=mask_phone(message["telNum"]))
-              for message in reversed(sim.sms_outbox)]
+              for message in reversed(sim.recent_sms(PAGE_ROWS))]
     return render_template("sandbox/index.html", rows=rows, outbox=outbox, now=sim.now(),
+                           page_rows=PAGE_ROWS,
                            labels=ACTION_LABELS, clock_steps=CLOCK_STEPS,
                            message=request.args.get("msg", ""),
                            refresh=request.args.get("refresh", type=int))
