@@ -110,10 +110,12 @@ class SandboxAdapter(BaseAdapter):
                    split: urllib.parse.SplitResult) -> requests.Response:
         client = Client(self.app)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() != "host"]
+        # The request comes from this very process: a loopback client for ``guard.py``.
         result = client.open(split.path or "/", method=request.method,
                              query_string=split.query, headers=headers,
                              data=_body_bytes(request.body),
-                             base_url=f"{split.scheme}://{split.netloc}")
+                             base_url=f"{split.scheme}://{split.netloc}",
+                             environ_base={"REMOTE_ADDR": "127.0.0.1"})
         try:
             body = result.get_data()
             return self._response(request, result.status_code, dict(result.headers), body)

@@ -2,7 +2,8 @@
 
 ``flask --app flask_kuroneko.sandbox run`` finds ``create_app``. With the environment
 variable ``KURONEKO_SANDBOX_STATE`` set to a file path, state lives in that SQLite file so
-several processes share one simulated Yamato.
+several processes share one simulated Yamato. ``/_sim`` and the UI answer loopback clients
+only unless ``KURONEKO_SANDBOX_ALLOWED_CLIENTS`` says otherwise (``guard.py``).
 
 Faults over a real socket: ``latency`` really sleeps; ``drop`` and ``refuse`` shut the
 client socket down without writing a response (werkzeug's dev server exposes it as
@@ -16,10 +17,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Iterable
 
 from flask import Blueprint, Flask, Response, request
 
-from . import current
+from . import current, guard
 from .backoffice import backoffice
 from .config import load_merchants
 from .simulator import Simulator
@@ -54,12 +56,16 @@ def api(code: str) -> Response:
     return Response(ex.body, status=ex.status, headers=ex.headers)
 
 
-def create_app(simulator: Simulator | None = None, *, api_prefix: str = "") -> Flask:
+def create_app(simulator: Simulator | None = None, *, api_prefix: str = "",
+               allowed_clients: str | Iterable[str] | None = None) -> Flask:
     """The sandbox WSGI app around ``simulator``.
 
     Without a simulator one is built from the environment: ``KURONEKO_SANDBOX_STATE`` (a
     SQLite file shared by processes) and ``KURONEKO_SANDBOX_MERCHANTS`` (a JSON registry,
     see ``config.load_merchants``). ``api_prefix`` puts the API paths under a base path.
+    ``allowed_clients`` (default: ``KURONEKO_SANDBOX_ALLOWED_CLIENTS``, else loopback) says
+    who may use the back office and the human page (``guard.py``); a bad value raises
+    ValueError here, not at the first request.
     """
     if simulator is None:
         state = os.environ.get(STATE_ENV)
@@ -69,6 +75,7 @@ def create_app(simulator: Simulator | None = None, *, api_prefix: str = "") -> F
     app = Flask(__name__, template_folder="templates")
     app.json.ensure_ascii = False
     current.bind(app, simulator)
+    guard.bind(app, allowed_clients)
     app.register_blueprint(wire, url_prefix=api_prefix.rstrip("/") or None)
     app.register_blueprint(backoffice)
     app.register_blueprint(ui)

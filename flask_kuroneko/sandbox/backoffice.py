@@ -1,6 +1,7 @@
 """The ``/_sim`` JSON back-office API (spec §6.8): the HTTP twin of the Simulator methods.
 
 Illegal transitions answer 409 with a Japanese ``message``; unknown transactions 404.
+Served only to the clients ``guard.py`` allows; cross-site POSTs are refused (403).
 JSON bodies and form bodies are both accepted so ``curl -d`` works.
 """
 from __future__ import annotations
@@ -10,13 +11,14 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from . import current
+from . import current, guard
 from .clock import parse_iso
 from .lifecycle import TransitionError, UnknownTransaction
 
 logger = logging.getLogger(__name__)
 
 backoffice = Blueprint("sandbox_backoffice", __name__, url_prefix="/_sim")
+backoffice.before_request(guard.refuse_unless_allowed)
 
 
 def _params() -> dict[str, Any]:

@@ -2,7 +2,9 @@
 buttons and the SMS outbox, so a demo user can play Yamato and read "their" SMS code.
 
 Every URL is built with ``url_for`` so the page works under a prefix (DispatcherMiddleware).
-There is no CSRF protection: the sandbox holds no secrets and must never face the internet.
+It shows buyers' data and SMS codes: ``guard.py`` serves it to loopback clients only (unless
+opened by configuration) and refuses cross-site POSTs, so another web page cannot press its
+buttons. The sandbox must still never face the internet.
 """
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ import logging
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from ..yamato.codes import CreditDecision, TransactionStatus, WarningCode
-from . import current
+from . import current, guard
 from .backoffice import ACTIONS
 from .lifecycle import TransitionError, UnknownTransaction
 
 logger = logging.getLogger(__name__)
 
 ui = Blueprint("sandbox_ui", __name__)
+ui.before_request(guard.refuse_unless_allowed)
 
 ACTION_LABELS = {
     "deliver": "配達完了", "investigate": "配送要調査", "warn": "警報メール",
