@@ -92,7 +92,8 @@ def test_the_cycle_finder_finds_cycles():
     """The check below cannot pass vacuously."""
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
-    src = "def f():\n    from .app import simulator\nif TYPE_CHECKING:\n    from .simulator import Context\n"
+    src = ("def f():\n    from .app import simulator\n"
+           "if TYPE_CHECKING:\n    from .simulator import Context\n")
     found = imports_of(f"{PACKAGE}.ui", ast.parse(src), {f"{PACKAGE}.app", f"{PACKAGE}.simulator"})
     assert found == [(f"{PACKAGE}.app", ["simulator"]), (f"{PACKAGE}.simulator", ["Context"])]
 

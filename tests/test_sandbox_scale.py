@@ -85,8 +85,8 @@ def seed(sim: Simulator, size: int) -> None:
                 entry["paymentNo"] = slip_no(1000 + i)
             store_session.put_tx(tx)
             if tx["sms"]:
-                store_session.append_log(OUTBOX_LOG, {"merchant": MERCHANT, "orderNo": tx["orderNo"],
-                                                      "code": "1234"}, (MERCHANT, tx["orderNo"]))
+                message = {"merchant": MERCHANT, "orderNo": tx["orderNo"], "code": "1234"}
+                store_session.append_log(OUTBOX_LOG, message, (MERCHANT, tx["orderNo"]))
         store_session.put_meta("seq", {"tx": size})
         store_session.commit()
     finally:

@@ -76,13 +76,13 @@ class Simulator:
     # ------------------------------------------------------------------ sessions
 
     @contextmanager
-    def _session(self, *, evolve: bool = True) -> Iterator[Context]:
+    def _session(self, *, apply_due: bool = True) -> Iterator[Context]:
         with self._lock:
             self.store.begin()
             try:
                 session = Session(self.store)
                 ctx = Context(session, clock.now_from(session.get_meta("clock")), self._merchants)
-                if evolve:
+                if apply_due:
                     ctx.apply_due()
                 yield ctx
                 session.commit()
@@ -188,14 +188,14 @@ class Simulator:
 
     def _system_error(self, op: Operation, form: dict[str, str], error_code: str,
                       fault: dict | None) -> Exchange:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             m = ctx.merchant(form.get("ycfStrCode", ""))
             body = self._render(op, form, m, ctx.now, error=error_code)
         return Exchange(200, {"Content-Type": self.content_type}, body,
                         processed=False, fault=fault)
 
     def _take_fault(self, op: Operation, form: dict[str, str]) -> dict | None:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             current = ctx.session.get_meta("faults", [])
             fault, remaining = faults.take(current, op, form)
             if fault is not None:
@@ -212,7 +212,7 @@ class Simulator:
         fault = faults.make_fault(kind, operation=operation, order_no=order_no,
                                   merchant=merchant, times=times, seconds=seconds,
                                   error_code=error_code, after_processing=after_processing)
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             fault["id"] = ctx.next_seq("fault")
             current = ctx.session.get_meta("faults", [])
             current.append(fault)
@@ -220,34 +220,34 @@ class Simulator:
         return fault
 
     def clear_faults(self) -> None:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             ctx.session.put_meta("faults", [])
 
     def faults(self) -> list[dict]:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.session.get_meta("faults", [])
 
     # ------------------------------------------------------------------ clock
 
     def now(self) -> datetime:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.now
 
     def set_now(self, moment: datetime | None) -> None:
         """Freeze the clock at ``moment`` (naive = JST); None returns to real time."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             ctx.session.put_meta("clock", clock.frozen_at(moment) if moment else
                                  {"frozen": None, "offset": 0})
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward and apply whatever became due."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             ctx.session.put_meta("clock", clock.advanced(ctx.session.get_meta("clock"),
                                                          seconds))
         return self.tick()
 
     def tick(self) -> datetime:
-        """Apply due clock-driven rules now (they also run lazily on every API call)."""
+        """Apply the clock-driven changes due now (every API call does so first)."""
         with self._session() as ctx:
             return ctx.now
 
@@ -256,7 +256,7 @@ class Simulator:
     def reset(self) -> None:
         """Forget transactions, SMS outbox, push log, faults and the clock setting.
         Merchant settings changed with ``configure_merchant`` are kept."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             ctx.session.clear_transactions()
             for name in (OUTBOX_LOG, PUSH_LOG):
                 ctx.session.clear_log(name)
@@ -282,22 +282,22 @@ class Simulator:
     @property
     def sms_outbox(self) -> list[dict]:
         """Every SMS "sent", oldest first."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.session.read_log(OUTBOX_LOG)
 
     def recent_sms(self, limit: int) -> list[dict]:
         """The last ``limit`` SMS of the outbox, oldest first."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.session.read_log(OUTBOX_LOG, limit=limit)
 
     def sms_messages(self, merchant_code: str, order_no: str) -> list[dict]:
         """The SMS "sent" for one transaction (an indexed read of the outbox)."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.session.read_log(OUTBOX_LOG, (merchant_code, order_no))
 
     @property
     def push_log(self) -> list[dict]:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.session.read_log(PUSH_LOG)
 
     def sms_code(self, merchant_code: str, order_no: str) -> str | None:
@@ -310,17 +310,17 @@ class Simulator:
     # ------------------------------------------------------------------ merchants
 
     def merchant(self, code: str) -> MerchantConfig | None:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.merchant(code)
 
     def merchants(self) -> dict[str, MerchantConfig]:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             codes = set(self._merchants) | set(ctx.session.get_meta(MERCHANTS_META, {}))
             return {code: ctx.merchant(code) for code in sorted(codes)}
 
     def configure_merchant(self, code: str, **changes: Any) -> MerchantConfig:
         """Change (or create) a merchant; persisted in the store so every process sees it."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             base = ctx.merchant(code) or MerchantConfig()
             updated = base.changed(**changes)
             stored = ctx.session.get_meta(MERCHANTS_META, {})

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Mapping
 
-from .codes import (ChangeSendDiv, CreditDecision, ProcessDiv, ReissueContents, ReissueReason, SendDiv,
-                    SmsResult, TransactionStatus, WarningCode)
+from .codes import (ChangeSendDiv, CreditDecision, ProcessDiv, ReissueContents, ReissueReason,
+                    SendDiv, SmsResult, TransactionStatus, WarningCode)
 
 
 @dataclass(frozen=True)
