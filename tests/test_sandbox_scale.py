@@ -398,3 +398,23 @@ def test_any_sequence_keeps_the_queue_and_indexes_exact_on_both_stores(ops):
         assert sims["memory"].sms_outbox == sims["sqlite"].sms_outbox
         assert received["memory"] == received["sqlite"]
         sims["sqlite"].store.close()
+
+
+def test_a_sqlite_connection_is_not_used_across_fork(tmp_path, monkeypatch):
+    """After fork() the child opens its own connection and leaves the parent's alone."""
+    from flask_kuroneko.sandbox import sqlite_store
+    opened = []
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(sqlite_store.sqlite3, "connect",
+                        lambda *a, **kw: opened.append(real_connect(*a, **kw)) or opened[-1])
+    sim = Simulator(store=SqliteStore(str(tmp_path / "state.sqlite")))
+    sim.set_now(NOW)
+    sim.now()
+    assert len(opened) == 2                           # creation + this thread's connection
+    parent_pid = sqlite_store.os.getpid()
+    monkeypatch.setattr(sqlite_store.os, "getpid", lambda: parent_pid + 1)   # "the child"
+    assert sim.now() == NOW.replace(tzinfo=JST)
+    assert len(opened) == 3                           # the child's own connection
+    assert opened[1].execute("SELECT 1").fetchone() == (1,)   # the parent's is not closed
+    for conn in opened:
+        conn.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from typing import Any, Collection, Iterable
@@ -131,6 +132,9 @@ class SqliteStore:
         # re-read the schema and, in WAL mode, checkpoint the log whenever the last
         # connection closes. The holder closes it when the thread ends.
         holder = getattr(self._local, "holder", None)
+        if holder is not None and holder.pid != os.getpid():
+            holder.abandon()       # inherited through fork(): never use nor close it here
+            holder = None
         if holder is None:
             holder = self._local.holder = ConnectionHolder(self._connect())
         holder.conn.execute("BEGIN IMMEDIATE")
@@ -246,6 +250,12 @@ class ConnectionHolder:
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn: sqlite3.Connection | None = conn
+        self.pid = os.getpid()
+
+    def abandon(self) -> None:
+        """Forget a connection of the parent process (SQLite forbids using it after fork;
+        closing it could release the parent's locks)."""
+        self.conn = None
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
