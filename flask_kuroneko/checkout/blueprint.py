@@ -203,8 +203,8 @@ def _sandbox_codes(payment) -> list[str]:
     if simulator is None:
         return []
     try:
-        return [str(m["code"]) for m in simulator.sms_outbox
-                if str(m.get("orderNo")) == payment.order_no]
+        merchant = state.client().merchant_code
+        return [str(m["code"]) for m in simulator.sms_messages(merchant, payment.order_no)]
     except Exception:  # the hint is a convenience; never break the page for it
         logger.debug("sandbox SMS outbox not readable", exc_info=True)
         return []

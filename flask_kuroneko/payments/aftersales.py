@@ -271,7 +271,8 @@ def change_amount(payment_id: int, *, actor: str | None = None) -> Any:
         if data.total == p.amount:
             raise InvalidTransition("ご注文金額と利用金額が同じため、利用額変更は不要です。",
                                     current=p.status, operation="change_amount")
-        req = yreq.amount_change_request(data, order_no=p.order_no)
+        req = yreq.amount_change_request(data, order_no=p.order_no,
+                                       smartphone=p.kind == PaymentKind.SMARTPHONE.value)
         op = tx.journal_ahead({"total": data.total})
     op_id, owner = op.id, op.claimed_by
     answer = ask_yamato(client().change_amount, req)

@@ -211,7 +211,8 @@ def resolve_change_amount(tx: Tx, op: Any, queued: bool) -> str:
         tx.error_log("利用額変更の結果を確認できませんでした（受注金額が再び変更されています）。"
                      "利用額変更をやり直してください。", code="unresolved", api=Api.CHANGE_AMOUNT)
         return journal.FAILED
-    req = yreq.amount_change_request(data, order_no=p.order_no)
+    req = yreq.amount_change_request(data, order_no=p.order_no,
+                                       smartphone=p.kind == PaymentKind.SMARTPHONE.value)
     result, exc = tx.resend(Api.CHANGE_AMOUNT, client().change_amount, req,
                             passthrough=("kaakk049E",))
     if exc is not None and getattr(exc, "code", None) != "kaakk049E":
