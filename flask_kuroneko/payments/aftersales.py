@@ -48,6 +48,11 @@ def capture_plan(settings: Any, *, delivery_method_id: str | None, carrier: str 
         return ProcessDiv.NEW, tracking_no
     if not (carrier or "").strip():
         raise CaptureRefused("配送会社名が入力されていないため、売上確定できません。")
+    if delivery_method_id is not None and settings.is_yamato_delivery(delivery_method_id):
+        # M16: a Yamato-delivery order shipped with another carrier is not confirmed.
+        raise CaptureRefused(f"配送方法が「クロネコヤマト配送」の注文を配送会社「{carrier.strip()}」で発送したため、"
+                             "売上確定しません（クロネコヤマトで発送した場合は配送会社を「クロネコヤマト」に"
+                             "して送り状番号を入力してください）。")
     if not settings.other_carrier_enabled:
         raise CaptureRefused("「他社配送オプション」を利用しない設定のため、クロネコヤマト以外の配送では"
                              "売上確定できません。")
