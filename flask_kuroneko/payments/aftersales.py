@@ -16,9 +16,9 @@ from ..errors import (ApiError, CaptureRefused, InvalidTransition, OperationPend
                       PaymentNotFound, ValidationError)
 from ..models import PaymentKind, PaymentStatus as S
 from ..state import current_state
-from ..yamato.codes import Operation as Api, ProcessDiv, ReissueReason
+from ..yamato.codes import Operation as Api, ProcessDiv, ReissueReason, TransactionStatus as TS
 from ..yamato.datatypes import ShipmentRequest
-from . import journal, status
+from . import journal, status, yamato_side
 from . import yamato_requests as yreq
 from .authorization import prepare_attempt, send_attempt
 from .lookups import get_payment
@@ -80,6 +80,7 @@ def client() -> Any:
 def mark_captured(tx: Tx, process_div: int, tracking_no: str, carrier: str | None) -> None:
     p = tx.payment
     status.move(p, S.CAPTURED)
+    yamato_side.learned(p, TS.SLIP_REGISTERED)
     p.capture_note = None
     p.process_div, p.tracking_no, p.carrier = int(process_div), tracking_no.replace("-", ""), carrier
     tx.history("OK", label="売上確定", amount=p.amount, detail=f"送り状番号 {p.tracking_no}")
@@ -159,6 +160,7 @@ def change_tracking(payment_id: int, tracking_no: str, *, actor: str | None = No
 def mark_shipment_cancelled(tx: Tx) -> None:
     p = tx.payment
     status.move(p, S.AUTHORIZED)
+    yamato_side.learned(p, TS.APPROVED)
     p.tracking_no = p.process_div = None
     tx.history("OK", label="出荷取消")
 
@@ -180,6 +182,7 @@ def cancel_shipment(payment_id: int, *, actor: str | None = None) -> Any:
 def mark_cancelled(tx: Tx, *, replaced_by: Any = None) -> None:
     p = tx.payment
     status.move(p, S.CANCELLED)
+    yamato_side.learned(p, TS.CANCELLED)
     if replaced_by is not None:
         tx.history("OK", label="取消", amount=p.amount,
                    detail=f"増額の再与信（決済ID {replaced_by.order_no}）に置き換え")

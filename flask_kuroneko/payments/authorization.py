@@ -29,8 +29,8 @@ from ..errors import (ApiConnectionError, ApiError, AuthenticationError, Invalid
                       ValidationError)
 from ..models import PaymentKind, PaymentStatus as S, utcnow
 from ..state import current_state
-from ..yamato.codes import CreditDecision, Operation as Api
-from . import history, journal, messages, status
+from ..yamato.codes import CreditDecision, Operation as Api, TransactionStatus as TS
+from . import history, journal, messages, status, yamato_side
 from . import yamato_requests as yreq
 from .lookups import current_payment, is_live
 from .outcomes import OutcomeKind, PaymentOutcome
@@ -117,6 +117,7 @@ def apply_decision(tx: Tx, decision: CreditDecision, *, label: str = "決済依�
     reauthorization = replaced_payment(tx) is not None
     if decision == CreditDecision.APPROVED:
         status.move(p, S.AUTHORIZED)
+        yamato_side.learned(p, TS.APPROVED)
         if not reauthorization:
             tx.emit("payment_authorized")
         return None
@@ -136,6 +137,7 @@ def apply_decision(tx: Tx, decision: CreditDecision, *, label: str = "決済依�
     if status.status_of(p) is S.PENDING:     # 審査中, or the SMS went out (スマホタイプ)
         status.move(p, S.AWAITING_SMS if p.kind == PaymentKind.SMARTPHONE.value
                     else S.UNDER_REVIEW)
+        yamato_side.learned(p, TS.UNDER_REVIEW)
         tx.emit("payment_under_review")
     return None
 

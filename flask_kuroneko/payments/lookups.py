@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ..errors import PaymentNotFound
 from ..state import current_state
-from . import transitions
+from . import transitions, yamato_side
 from .status import HELD, LIVE
 
 _HELD_VALUES = tuple(s.value for s in HELD)
@@ -61,7 +61,8 @@ def operations_for(payment: Any) -> list[str]:
     """Operations the admin may start now (none while an earlier one is unsettled)."""
     if payment.open_operation is not None:
         return ["sync_status"] if transitions.allowed("sync_status", payment.status) else []
-    return transitions.operations_for(payment.status)
+    return [op for op in transitions.operations_for(payment.status)
+            if yamato_side.accepts(op, payment)]
 
 
 def is_live(payment: Any) -> bool:

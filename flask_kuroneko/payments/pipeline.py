@@ -39,7 +39,7 @@ from ..errors import (ApiConnectionError, ApiError, AuthenticationError, Invalid
                       OperationPending, PaymentNotFound, ValidationError)
 from ..state import current_state
 from ..yamato.codes import Operation as Api
-from . import health, history, journal, transitions
+from . import health, history, journal, transitions, yamato_side
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +253,7 @@ def locked(payment_id: int, operation: str, *, actor: str | None = None,
         payment = load_locked(session, models, payment_id)
         if check:
             transitions.check(operation, payment.status)
+            yamato_side.check(operation, payment, transitions.label(operation))
             refuse_while_open(payment, operation)
         tx = Tx(session, models, payment, operation, actor)
         try:

@@ -18,7 +18,7 @@ from ..models import PaymentStatus as S
 from ..state import current_state
 from ..yamato.codes import Operation as Api, SmsResult, TransactionStatus as TS
 from ..yamato.normalize import normalize_sms_code
-from . import journal, messages, status, transitions
+from . import journal, messages, status, transitions, yamato_side
 from .authorization import prepare_attempt, send_attempt
 from .outcomes import SmsOutcome, SmsOutcomeKind as K
 from .pipeline import Answer, Tx, ask_yamato, inquire, locked
@@ -91,6 +91,7 @@ def conclude_verification(tx: Tx, op: Any, answer: Answer) -> SmsOutcome:
     tx.history(result.label)
     if result == SmsResult.OK:
         status.move(p, S.AUTHORIZED)
+        yamato_side.learned(p, TS.APPROVED)
         tx.emit("payment_authorized")
         return SmsOutcome(K.AUTHORIZED, p)
     if result == SmsResult.MISMATCH:
