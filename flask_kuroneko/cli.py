@@ -18,10 +18,12 @@ from flask.cli import AppGroup
 from . import config
 from . import payments
 from .payments.journal import claimant
+from .sync_cli import sync_command
 
 logger = logging.getLogger(__name__)
 
 kuroneko_cli = AppGroup("kuroneko", help="クロネコ代金後払い (flask-kuroneko) maintenance commands.")
+kuroneko_cli.add_command(sync_command)
 
 
 def _state():

@@ -70,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_URL": None,              # base URL of a stand-alone sandbox server
     # --- worker -----------------------------------------------------------------------------
     "SWEEP_INTERVAL": 60,             # seconds between two sweeps of `flask kuroneko worker`
+    "SYNC_INTERVAL": 3600,            # seconds: a held payment is compared with Yamato this often
+    "SYNC_BATCH": 200,                # payments read per batch of the status sync
 }
 
 
@@ -100,7 +102,8 @@ def validate(app: Flask) -> None:
         value = app.config[PREFIX + key]
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive number of seconds.")
-    for key in ("BULK_CONCURRENCY", "SMS_WINDOW_MINUTES", "SWEEP_INTERVAL"):
+    for key in ("BULK_CONCURRENCY", "SMS_WINDOW_MINUTES", "SWEEP_INTERVAL", "SYNC_INTERVAL",
+                "SYNC_BATCH"):
         value = app.config[PREFIX + key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive integer.")

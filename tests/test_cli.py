@@ -120,3 +120,34 @@ def test_worker_once_exits_1_when_yamato_is_unreachable(app, db, kuroneko, simul
     simulator.inject_fault("refuse", times=None)
     result = app.test_cli_runner().invoke(args=["kuroneko", "worker", "--once"])
     assert result.exit_code == 1, result.output
+
+
+def _authorized(kuroneko, phone="03-1234-5001"):
+    from hosts import simple_shop
+    invoice, _ = rules.ensure_default_methods()
+    order = simple_shop.make_order(billing=dict(simple_shop.DEFAULT_BILLING, phone=phone))
+    outcome = kuroneko.start_payment(order, invoice.id)
+    assert outcome.kind == "authorized"
+    return outcome.payment
+
+
+def test_sync_command(app, db, kuroneko, simulator):
+    p = _authorized(kuroneko)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["kuroneko", "sync", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "asked=1" in result.output and "unchanged=1" in result.output
+    assert "asked=0" in runner.invoke(args=["kuroneko", "sync"]).output    # fresh: not due
+    kuroneko.client().cancel(p.order_no)                        # behind the shop's back
+    one = runner.invoke(args=["kuroneko", "sync", "--payment", str(p.id)])
+    assert one.exit_code == 0, one.output
+    assert f"payment {p.id} ({p.order_no}): 取消済み / ヤマト 取消済み / 不一致:" in one.output
+    missing = runner.invoke(args=["kuroneko", "sync", "--payment", "999999"])
+    assert missing.exit_code == 1 and "見つかりません" in missing.output
+
+
+def test_sync_command_exits_1_when_yamato_is_down(app, db, kuroneko, simulator):
+    _authorized(kuroneko)
+    simulator.inject_fault("http500", times=None)
+    result = app.test_cli_runner().invoke(args=["kuroneko", "sync", "--all"])
+    assert result.exit_code == 1 and "unreachable=1" in result.output

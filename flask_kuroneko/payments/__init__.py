@@ -31,6 +31,7 @@ from .sms_window import sms_window_over
 from .status import IllegalStatusMove
 from .sweep import SweepReport, sweep
 from .sync import reconcile, sync_status
+from .yamato_side import yamato_label
 
 __all__ = [
     "IllegalStatusMove", "OutcomeKind", "PaymentOutcome", "SMS_MAX_ATTEMPTS",
@@ -39,5 +40,5 @@ __all__ = [
     "change_amount", "change_tracking", "current_payment", "get_payment", "handle_sms_push",
     "is_yamato_carrier", "operations_for", "payment_by_order_no", "payment_by_token",
     "reconcile", "reissue_invoice", "resolve", "restart_sms", "settle_operation",
-    "sms_window_over", "sweep", "sync_status", "verify_sms",
+    "sms_window_over", "sweep", "sync_status", "verify_sms", "yamato_label",
 ]

@@ -59,7 +59,7 @@ def learned(payment: Any, state: TS) -> None:
     payment.yamato_status = int(state)
 
 
-def paid_label(payment: Any) -> str:
+def yamato_label(payment: Any) -> str:
     """The 入金状況 the host's order list shows: Yamato's last known state, in its words."""
     state = state_of(payment)
     if state is None:
