@@ -434,7 +434,7 @@ def test_concurrent_double_click_shows_the_same_order(driver, shop, simulator):
 
 
 def test_desired_date_gift_address_and_ship_date(driver, shop, simulator):
-    from datetime import date, datetime, timedelta, timezone
+    from datetime import datetime, timedelta, timezone
     today = datetime.now(timezone(timedelta(hours=9))).date()
     desired = today + timedelta(days=5)
     response = driver.buy("invoice", desired_date=desired.isoformat(), destination="other",

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from flask_kuroneko import ApiError, ConfigurationError, Kuroneko, OrderData, current_state
+from flask_kuroneko import ApiError, ConfigurationError, Kuroneko, current_state
 from flask_kuroneko.hooks import HOOK_CONTRACTS
 from flask_kuroneko.runtime import KuronekoState
 
