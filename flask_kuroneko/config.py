@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_INTERVAL": 60,             # seconds between two sweeps of `flask kuroneko worker`
     "SYNC_INTERVAL": 3600,            # seconds: a held payment is compared with Yamato this often
     "SYNC_BATCH": 200,                # payments read per batch of the status sync
+    "SHIP_WINDOW_WARNING_DAYS": 14,   # flag a 与信 this many days before Yamato's 90-day window ends
 }
 
 
@@ -103,7 +104,7 @@ def validate(app: Flask) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive number of seconds.")
     for key in ("BULK_CONCURRENCY", "SMS_WINDOW_MINUTES", "SWEEP_INTERVAL", "SYNC_INTERVAL",
-                "SYNC_BATCH"):
+                "SYNC_BATCH", "SHIP_WINDOW_WARNING_DAYS"):
         value = app.config[PREFIX + key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive integer.")

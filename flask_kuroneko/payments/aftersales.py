@@ -18,7 +18,7 @@ from ..models import PaymentKind, PaymentStatus as S
 from ..state import current_state
 from ..yamato.codes import Operation as Api, ProcessDiv, ReissueReason, TransactionStatus as TS
 from ..yamato.datatypes import ShipmentRequest
-from . import journal, status, yamato_side
+from . import journal, ship_window, status, yamato_side
 from . import yamato_requests as yreq
 from .authorization import prepare_attempt, send_attempt
 from .lookups import get_payment
@@ -228,8 +228,9 @@ def retire_replaced(new_id: int) -> None:
         except (ApiError, ValidationError, OperationPending, CaptureRefused,
                 InvalidTransition) as exc:
             logger.warning("kuroneko: shipment not carried over to %s: %s", new.order_no, exc)
-    send_signal("payment_amount_changed", get_payment(new_id), old_amount=old_amount,
-                new_amount=new.amount)
+    if old_amount != new.amount:       # a re-authorization of the same amount changes nothing
+        send_signal("payment_amount_changed", get_payment(new_id), old_amount=old_amount,
+                    new_amount=new.amount)
 
 
 def retire_later(tx: Tx) -> None:
@@ -306,16 +307,27 @@ def change_amount(payment_id: int, *, actor: str | None = None) -> Any:
             tx.fail(op, answer.error, Api.CHANGE_AMOUNT)
     if attempt is None:
         return tx.payment
-    old = get_payment(payment_id)
+    return complete_reauthorization(attempt, actor=actor, purpose="増額のための再与信",
+                                    unchanged="利用額は変更されていません", code="kaakk050E",
+                                    operation="change_amount")
+
+
+def complete_reauthorization(attempt: Any, *, actor: str | None, purpose: str, unchanged: str,
+                             code: str, operation: str) -> Any:
+    """Send a re-authorization journaled by the caller's commit (``prepare_attempt`` with
+    ``replaces``): approved → the old payment is retired (cancelled at Yamato, shipment carried
+    over) and the new one returned; declined → ApiError (the old payment is untouched);
+    unknown → OperationPending (the sweep finishes it, retiring the old one on approval)."""
+    old_order_no = get_payment(attempt.payment.replaces_id).order_no
     new, message = send_attempt(attempt, actor=actor)
     if status.is_held(new):
         retire_replaced(new.id)
         return get_payment(new.id)
     if new.status == S.DECLINED.value:
-        raise ApiError(f"増額のための再与信が承認されませんでした（{message or ''}）。利用額は変更されていません。",
-                       operation=Api.AUTHORIZE.value, code="kaakk050E", order_no=old.order_no)
-    raise OperationPending("増額のための再与信の結果を確認中です。承認されると元の決済は自動で取り消されます。",
-                           state=journal.UNKNOWN, operation="change_amount")
+        raise ApiError(f"{purpose}が承認されませんでした（{message or ''}）。{unchanged}。",
+                       operation=Api.AUTHORIZE.value, code=code, order_no=old_order_no)
+    raise OperationPending(f"{purpose}の結果を確認中です。承認されると元の決済は自動で取り消されます。",
+                           state=journal.UNKNOWN, operation=operation)
 
 
 # --------------------------------------------------------------------------- 請求書再発行
@@ -341,3 +353,33 @@ def reissue_invoice(payment_id: int, reason: ReissueReason | int, reason_text: s
         tx.history("OK", detail=f"不備事由: {ReissueReason(int(reason)).label}")
 
     return run(payment_id, "reissue_invoice", actor=actor, prepare=prepare, apply=apply)
+
+
+# --------------------------------------------------------------------------- 再与信 (90 days)
+
+MSG_NO_SMARTPHONE_REAUTHORIZATION = (
+    "スマホタイプの決済は再与信できません（お客様にSMSの認証番号を入力していただく必要があるため）。"
+    "お客様に新しいご注文をお願いしてください。")
+
+
+def reauthorize(payment_id: int, *, actor: str | None = None) -> Any:
+    """再与信 before Yamato's 90-day shipment window closes (``ship_window``): a new
+    authorization (new 決済ID) for the host's current order; the old payment is cancelled
+    when the new one is approved. Returns the new payment."""
+    with locked(payment_id, "reauthorize", actor=actor) as tx:
+        p = tx.payment
+        if p.kind == PaymentKind.SMARTPHONE.value:
+            raise InvalidTransition(MSG_NO_SMARTPHONE_REAUTHORIZATION, current=p.status,
+                                    operation="reauthorize")
+        replacement = replacement_of(tx)
+        if replacement is not None:
+            raise InvalidTransition(f"再与信（決済ID {replacement.order_no}）を処理中です。",
+                                    current=p.status, operation="reauthorize")
+        data = host_order_data(p, required=True)
+        tx.history("再与信", detail=f"出荷期限（{ship_window.closes_on(p):%Y-%m-%d}）のため、"
+                                     "新しい決済IDで再与信します。")
+        attempt = prepare_attempt(data, method_id=p.method_id, kind=p.kind, sms_phone=None,
+                                  replaces=p, actor=actor)
+    return complete_reauthorization(attempt, actor=actor, purpose="再与信",
+                                    unchanged="元の決済はそのままです", code="reauthorize",
+                                    operation="reauthorize")

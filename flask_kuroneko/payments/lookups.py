@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ..errors import PaymentNotFound
 from ..state import current_state
-from . import transitions, yamato_side
+from . import ship_window, transitions, yamato_side
 from .status import HELD, LIVE
 
 _HELD_VALUES = tuple(s.value for s in HELD)
@@ -62,7 +62,8 @@ def operations_for(payment: Any) -> list[str]:
     if payment.open_operation is not None:
         return ["sync_status"] if transitions.allowed("sync_status", payment.status) else []
     return [op for op in transitions.operations_for(payment.status)
-            if yamato_side.accepts(op, payment)]
+            if yamato_side.accepts(op, payment)
+            and (op != "reauthorize" or ship_window.closing_soon(payment))]
 
 
 def is_live(payment: Any) -> bool:

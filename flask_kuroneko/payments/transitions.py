@@ -28,6 +28,8 @@ ALLOWED: MappingProxyType[str, frozenset[S]] = MappingProxyType({
     "cancel": frozenset({S.AUTHORIZED, S.CAPTURED}),
     "change_amount": frozenset({S.AUTHORIZED, S.CAPTURED}),
     "reissue_invoice": frozenset({S.CAPTURED}),
+    # before Yamato's 90-day shipment window closes (offered only then, see lookups)
+    "reauthorize": frozenset({S.AUTHORIZED}),
     "sync_status": frozenset({S.AUTHORIZED, S.CAPTURED, S.CANCELLED, S.UNDER_REVIEW,
                               S.AWAITING_SMS}),
 })
@@ -45,6 +47,7 @@ LABELS: MappingProxyType[str, str] = MappingProxyType({
     "cancel": "取消",
     "change_amount": "利用額変更",
     "reissue_invoice": "請求書再発行",
+    "reauthorize": "再与信",
     "sync_status": "取引状況確認",
 })
 

@@ -27,6 +27,7 @@ ACCEPTS: MappingProxyType[str, frozenset[TS]] = MappingProxyType({
     "change_amount": frozenset({TS.APPROVED, TS.SLIP_REGISTERED, TS.DELIVERY_INVESTIGATION,
                                 TS.SALES_CONFIRMED, TS.INVOICE_ISSUED}),
     "reissue_invoice": frozenset({TS.SALES_CONFIRMED, TS.INVOICE_ISSUED}),
+    "reauthorize": frozenset({TS.APPROVED}),
 })
 #: Yamato states nothing moves again.
 FINAL = frozenset({TS.CANCELLED, TS.PAID})
