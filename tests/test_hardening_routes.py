@@ -118,3 +118,84 @@ def test_no_bad_value_answers_500_or_half_writes(shop):
     assert tally.tried > 2800
     assert not tally.errors, "\n".join(tally.errors[:40])
     assert not tally.half_written, "\n".join(tally.half_written[:40])
+
+
+# ------------------------------------------------------------------ hypothesis on the forms
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from example_shop.testing import CUSTOMER  # noqa: E402
+
+#: Any text a browser can send: every Unicode category, control characters and surrogates
+#: excluded only where UTF-8 cannot carry them.
+ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=80)
+FUZZ_SETTINGS = settings(max_examples=120, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                HealthCheck.too_slow])
+
+
+def test_checkout_form_never_500s_or_keeps_a_refused_value(shop):
+    customer = ShopDriver(shop.test_client())
+    customer.add_to_cart(1)
+    token = csrf_token(text(customer.get("/checkout")))
+    tally = Tally()
+
+    @FUZZ_SETTINGS
+    @given(field=st.sampled_from(sorted(CUSTOMER)), value=ANY_TEXT)
+    def one(field, value):
+        with customer.client.session_transaction() as session:
+            session.pop("checkout", None)
+        response = customer.client.post("/checkout", data=form_body(
+            {**CUSTOMER, field: value, "csrf_token": token}),
+            content_type="application/x-www-form-urlencoded")
+        tally.record(f"/checkout {field}={value!r}", response.status_code)
+        with customer.client.session_transaction() as session:
+            kept = session.get("checkout")
+        if response.status_code != 302:
+            assert kept is None, f"refused form kept in the session: {field}={value!r}"
+        # Accepted: the next steps work with what was stored.
+        elif customer.get("/checkout/payment").status_code >= 500:
+            tally.errors.append(f"payment page after {field}={value!r}")
+
+    one()
+    record_area("bad inputs (checkout form, hypothesis)", tried=tally.tried,
+                failed=len(tally.errors), what="500s")
+    assert not tally.errors, tally.errors[:10]
+
+
+def test_admin_forms_never_500_or_half_write(shop):
+    from example_shop.extensions import db
+    _customer, admin, _valid = _setup(shop)
+    token = csrf_token(text(admin.get("/admin/kuroneko/settings")))
+    tally = Tally()
+    targets = [
+        ("/admin/kuroneko/settings", ("merchant_code", "password", "environment",
+                                      "ship_within_days", "fee_mode", "fee_fixed",
+                                      "credit_limit", "conversion_tag", "tier_up_to",
+                                      "tier_fee", "yamato_delivery_method_ids")),
+        ("/admin/kuroneko/methods/1", ("name", "description_html", "active")),
+        ("/admin/kuroneko/methods/new", ("kind", "name", "description_html")),
+        ("/admin/kuroneko/payments/1/reissue_invoice", ("reason", "reason_text")),
+        ("/admin/kuroneko/payments/1/change_amount", ("amount",)),
+        ("/admin/kuroneko/prepayment/delete", ("log_id",)),
+        ("/admin/kuroneko/errors/delete", ("log_id",)),
+        ("/admin/kuroneko/methods/order", ("method_id",)),
+        ("/admin/orders/1", ("status", "carrier", "tracking_no")),
+    ]
+
+    @FUZZ_SETTINGS
+    @given(target=st.sampled_from(targets), data=st.data())
+    def one(target, data):
+        url, fields = target
+        values = {name: data.draw(ANY_TEXT, label=name) for name in fields}
+        before = db_fingerprint(shop, db)
+        response = admin.client.post(url, data=form_body({**values, "csrf_token": token}),
+                                     content_type="application/x-www-form-urlencoded")
+        tally.record(f"POST {url} {values!r}", response.status_code)
+        if 400 <= response.status_code < 500:
+            assert db_fingerprint(shop, db) == before, f"refused but changed: {url} {values!r}"
+
+    one()
+    record_area("bad inputs (admin forms, hypothesis)", tried=tally.tried,
+                failed=len(tally.errors), what="500s")
+    assert not tally.errors, tally.errors[:10]
