@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, redirect, url_for
 
 from .. import web
-from ..web import headers
+from ..web import headers, logmask
 from . import common, logs_views, methods_views, payments_views, prepayment_views, settings_views
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ def create_blueprint() -> Blueprint:
     bp.context_processor(_template_context)
     bp.context_processor(headers.template_context)
     bp.record_once(_exempt_from_flask_wtf)
+    # Unhandled errors are logged on app.logger: no customer data from SQL parameters there.
+    bp.record_once(lambda setup_state: logmask.install(setup_state.app.logger))
     bp.add_url_rule("/", "index", lambda: redirect(url_for(".payments")))
     settings_views.register(bp)
     methods_views.register(bp)

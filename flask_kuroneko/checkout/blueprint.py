@@ -14,7 +14,7 @@ from werkzeug.routing import BuildError
 from .. import config, web
 from ..errors import InvalidTransition, KuronekoError
 from ..models import PaymentStatus
-from ..web import headers
+from ..web import headers, logmask
 from . import binding, limits, pushlog
 from .forms import MSG_EXPIRED, ButtonForm, SmsCodeForm
 from .guard import refuse_plain_http
@@ -48,6 +48,7 @@ def create_blueprint() -> Blueprint:
     bp.context_processor(headers.template_context)
     bp.record_once(_exempt_from_flask_wtf)
     bp.record_once(_mask_notify_secret_in_access_logs)
+    bp.record_once(lambda setup_state: logmask.install(setup_state.app.logger))
     bp.add_url_rule("/sms/<token>", "sms", sms_page, methods=["GET", "POST"])
     bp.add_url_rule("/sms/<token>/resend", "resend", resend, methods=["POST"])
     bp.add_url_rule("/sms/<token>/back", "back", back, methods=["POST"])
