@@ -84,7 +84,7 @@ class SecretBox:
             return value
         try:
             kid, body = value[len(PREFIX):].split(".", 1)
-            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
         except (ValueError, binascii.Error):
             raise SecretBoxError("The stored merchant password is damaged: enter it again in "
                                  "the admin settings.") from None
