@@ -39,6 +39,16 @@ def test_parse_id_accepts_ascii_digits_within_the_integer_range_only(value, expe
     assert parse_id(value) == expected
 
 
+@pytest.mark.parametrize("segment", ["2147483648", "0", "9999999999"])
+def test_the_id_converter_refuses_out_of_range_ids_before_the_view(segment):
+    from werkzeug.routing import Map, ValidationError
+    from flask_kuroneko.web import IdConverter
+    converter = IdConverter(Map())
+    with pytest.raises(ValidationError):
+        converter.to_python(segment)
+    assert converter.to_python("2147483647") == 2147483647 and converter.to_url(12) == "12"
+
+
 def test_parse_ids_is_all_or_nothing():
     assert parse_ids(["3", "1", "3"]) == [3, 1]
     assert parse_ids(["1", "²"]) is None

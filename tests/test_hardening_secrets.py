@@ -223,6 +223,8 @@ def test_a_database_error_does_not_log_the_customer(shop, caplog):
             db.session.commit()
         return "unreachable"
 
+    with shop.app_context():
+        assert db.engine.hide_parameters        # first line: the shop's engine option
     with caplog.at_level(logging.ERROR):
         response = shop.test_client().get("/_test/duplicate")
     assert response.status_code == 500
