@@ -174,10 +174,12 @@ def test_login_limiter_window():
     assert limiter.retry_after("a") == 60
     now[0] = 61
     assert not limiter.blocked("a")
-    limiter.hit("b")
-    limiter.hit("c")
-    limiter.hit("d")                                        # max_keys: the oldest forgotten
-    assert len(limiter._events) == 2
+    small = SlidingWindowLimiter(1, 60, clock=lambda: now[0], max_keys=2)
+    small.hit("a")
+    assert small.blocked("a")
+    small.hit("b")
+    small.hit("c")                                          # max_keys: the oldest forgotten
+    assert not small.blocked("a") and small.blocked("c")
 
 
 # ------------------------------------------------------------------ availability in start_payment
