@@ -86,7 +86,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     orders.connect_signals()
 
     if app.config.get("KURONEKO_BEHIND_TLS_PROXY"):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+        # x_for: the login limit counts failures per client address, not per proxy.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     with app.app_context():
         if app.config.get("SHOP_SIMULATOR") is not None:

@@ -245,3 +245,27 @@ def test_push_secret_mask_is_installed_on_the_access_loggers(shop):
     for name in ("werkzeug", "gunicorn.access"):
         assert any(isinstance(f, SecretPathFilter) and f.prefix == "/kuroneko/notify/"
                    for f in logging.getLogger(name).filters), name
+
+
+def test_yamato_push_over_a_real_socket_with_basic_authentication(shop, simulator):
+    """The sandbox's push sender (requests, as Yamato's would POST to a registered URL)
+    with the secret as user info: requests turns it into an Authorization header, the request
+    line carries no secret, and the receiver answers 200 without changing anything."""
+    import threading
+    from werkzeug.serving import make_server
+    from flask_kuroneko.sandbox.simulator import http_push
+    driver = ShopDriver(shop.test_client())
+    start_sms(driver)
+    payment = payments(shop)[-1]
+    server = make_server("127.0.0.1", 0, shop, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"127.0.0.1:{server.server_port}/kuroneko/notify"
+        assert http_push(f"http://kuroneko:{PUSH_SECRET}@{base}", _push_form(payment)) == 200
+        assert http_push(f"http://kuroneko:not-the-secret-0000000@{base}", _push_form(payment)) == 404
+        assert http_push(f"http://{base}", _push_form(payment)) == 404
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert payments(shop)[-1].status == "awaiting_sms"
