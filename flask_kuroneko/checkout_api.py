@@ -221,12 +221,17 @@ def start_payment(state: Any, order: Any, method_id: Any, form_data: Any = None)
     from .checkout import limits
     from .checkout.binding import bind_token
     values = _form_values(form_data)
+    order_data = state.describe(order)
     try:
         method = _method(method_id)
     except rules.RuleViolation:
         method = None     # the service refuses it (InvalidTransition), as it always did
-    if method is not None and _method_allowed(method, state.settings()):
-        reason = refusal_reason(state, state.describe(order))
+    existing = service.current_payment(order_data.order_id)
+    # A second submit of an order with a live payment gets that payment's outcome from the
+    # service (nothing is sent): it must not be refused, or the host would fail a live order.
+    fresh = existing is None or existing.status not in service.LIVE
+    if fresh and method is not None and _method_allowed(method, state.settings()):
+        reason = refusal_reason(state, order_data)
         if reason is not None:
             logger.info("start_payment refused before any request: %s", reason)
             return service.PaymentOutcome("declined", None, message=reason)
@@ -235,14 +240,16 @@ def start_payment(state: Any, order: Any, method_id: Any, form_data: Any = None)
         phone = _normalized_phone(values.get(SMS_PHONE_FIELD))
         if phone is not None:     # stored as counted: "090-…" and "090…" are one number
             values[SMS_PHONE_FIELD] = phone
-    with limits.phone_lock(phone):
-        if phone is not None:
+    with limits.phone_lock(phone if fresh else None):
+        if fresh and phone is not None:
             refusal = limits.sms_sends_refused(phone)
             if refusal is not None:
                 return service.PaymentOutcome("declined", None, message=refusal)
+        # An unknown method id: the service refuses it (-1 is never a row id).
         outcome = service.authorize(order, method.id if method is not None else -1,
                                     values or None)
-    if outcome.payment is not None and outcome.payment.sms_phone:
+    created = outcome.payment is not None and (existing is None or outcome.payment.id != existing.id)
+    if created and outcome.payment.sms_phone:
         limits.note_sms_sent()
     if outcome.payment is not None:
         # スマホタイプ: the SMS page only opens in the browser that started the payment.

@@ -249,3 +249,18 @@ def test_same_reason_as_available_methods(kuroneko, host):
     [offer] = [o for o in kuroneko.available_methods(data) if o.kind == "invoice"]
     outcome = kuroneko.start_payment(order, host["invoice"])
     assert outcome.message == offer.reason
+
+
+def test_a_second_submit_at_the_limit_gets_the_live_payment_not_a_refusal(kuroneko, calls):
+    """The fifth SMS order is placed; its double click must lead to its SMS page, not to a
+    refusal that would make the host fail the live order."""
+    ids = setup_shop()
+    for _ in range(4):
+        place(kuroneko, ids["smartphone"], form={"sms_phone": MOBILE})
+    order, first = place(kuroneko, ids["smartphone"], form={"sms_phone": MOBILE})
+    assert first.kind == "redirect"
+    again = kuroneko.start_payment(order, ids["smartphone"], {"sms_phone": MOBILE})
+    assert again.kind == "redirect" and again.payment.id == first.payment.id
+    assert calls[AUTHORIZE] == 5
+    _, sixth = place(kuroneko, ids["smartphone"], form={"sms_phone": MOBILE})
+    assert sixth.kind == "declined" and sixth.payment is None and calls[AUTHORIZE] == 5

@@ -111,6 +111,7 @@ def _try_rule(shop, db, driver, who, rule, kind, value, valid, token, before, ta
     return before
 
 
+@pytest.mark.slow
 def test_no_bad_value_answers_500_or_half_writes(shop):
     tally = fuzz_app(shop)
     record_area("bad inputs (example shop routes)", tried=tally.tried, failed=len(tally.errors),
