@@ -198,7 +198,8 @@ def _without_fee(current: Any, order: OrderData) -> tuple[OrderData, int]:
     for i, adj in enumerate(order.adjustments):
         if adj.amount > 0 and current.fee_for(order.total - adj.amount) == adj.amount:
             rest = [a for j, a in enumerate(order.adjustments) if j != i]
-            return dataclasses.replace(order, adjustments=rest, total=order.total - adj.amount), adj.amount
+            base = dataclasses.replace(order, adjustments=rest, total=order.total - adj.amount)
+            return base, adj.amount
     return order, current.fee_for(order.total)
 
 
@@ -248,7 +249,8 @@ def start_payment(state: Any, order: Any, method_id: Any, form_data: Any = None)
         # An unknown method id: the service refuses it (-1 is never a row id).
         outcome = service.authorize(order, method.id if method is not None else -1,
                                     values or None)
-    created = outcome.payment is not None and (existing is None or outcome.payment.id != existing.id)
+    created = outcome.payment is not None and (existing is None
+                                               or outcome.payment.id != existing.id)
     if created and outcome.payment.sms_phone:
         limits.note_sms_sent()
     if outcome.payment is not None:

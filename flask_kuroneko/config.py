@@ -67,7 +67,7 @@ DEFAULTS: dict[str, Any] = {
     "SMS_SEND_LIMIT_MINUTES": 10,     # ... within this many minutes
     "SMS_CODE_LIMIT": 10,             # wrong SMS codes per phone number and per browser
     "SMS_CODE_LIMIT_MINUTES": 30,     # ... within this many minutes
-    "CONTENT_SECURITY_POLICY": DEFAULT_CSP,  # of the extension's pages; {nonce} filled in; None: none
+    "CONTENT_SECURITY_POLICY": DEFAULT_CSP,  # extension's pages; {nonce} filled in; None: none
     "SECRET_KEY": None,               # encrypts the stored merchant password (else SECRET_KEY)
     "SECRET_KEY_FALLBACKS": (),       # old keys, still accepted for decryption (rotation)
     "BEHIND_TLS_PROXY": False,        # M14: production pages need HTTPS unless a proxy terminates it

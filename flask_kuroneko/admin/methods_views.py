@@ -55,7 +55,8 @@ def create():
         return common.csrf_refused()
     try:
         method = rules.create_method(form.kind.data, name=form.name.data or None,
-                                     description_html=clean_description(form.description_html.data) or None,
+                                     description_html=(clean_description(form.description_html.data)
+                                                       or None),
                                      active=False)
     except rules.RuleViolation as exc:
         return _refused(exc)

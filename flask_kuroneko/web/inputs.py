@@ -85,7 +85,7 @@ def has_control_characters(text: str, *, one_line: bool = False) -> bool:
 def _offending_request_part() -> str | None:
     """Where the current request carries a control character (for the log), or None."""
     for key, value in request.args.items(multi=True):
-        if has_control_characters(key, one_line=True) or has_control_characters(value, one_line=True):
+        if has_control_characters(key + value, one_line=True):
             return f"query parameter {key[:40]!r}"
     for key, value in (request.view_args or {}).items():
         if isinstance(value, str) and has_control_characters(value, one_line=True):

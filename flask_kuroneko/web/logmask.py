@@ -31,7 +31,8 @@ class ParameterScrubFilter(logging.Filter):
         if "[parameters:" in message:
             record.msg, record.args = scrub(message), None
         if record.exc_info and record.exc_info[0] is not None:
-            text = record.exc_text or "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            text = record.exc_text or "".join(
+                traceback.format_exception(*record.exc_info)).rstrip("\n")
             if "[parameters:" in text:
                 record.exc_text = scrub(text)     # Formatter uses exc_text when it is set
         return True

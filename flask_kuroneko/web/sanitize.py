@@ -20,6 +20,7 @@ def clean_description(html: str | None) -> str:
     """``html`` reduced to the allow-list above."""
     if not html:
         return ""
-    return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+    attributes = {tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()}
+    return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes=attributes,
                      url_schemes=set(ALLOWED_URL_SCHEMES), link_rel="noopener noreferrer",
                      strip_comments=True)
