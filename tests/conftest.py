@@ -177,9 +177,9 @@ _security_results = {"passed": 0, "failed": 0}
 def pytest_runtest_logreport(report):
     if report.when != "call" and not (report.when == "setup" and report.failed):
         return
-    if "security" not in report.keywords:
+    if "security" not in report.keywords or report.skipped:
         return
-    _security_results["passed" if report.passed else "failed"] += 1 if not report.skipped else 0
+    _security_results["passed" if report.passed else "failed"] += 1
 
 
 def pytest_terminal_summary(terminalreporter):
