@@ -11,9 +11,11 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from flask_kuroneko.web import csp_nonce, install_id_converter, protect, refuse_control_characters
 
 from .extensions import db, kuroneko
 
@@ -31,6 +33,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         SHOP_SMTP_HOST=None,
         SHOP_SMTP_PORT=25,
         SHOP_ADMIN_PASSWORD="admin",
+        SHOP_LOGIN_LIMIT=5,              # failed admin logins per address ...
+        SHOP_LOGIN_LIMIT_MINUTES=5,      # ... within this many minutes
+        # Request size: the largest form of the shop is a few kB (SECURITY.md).
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=256 * 1024,
+        # A database error must not print the order (name, address, phone) into the logs.
+        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True},
         SHOP_DEMO_DATA=True,
         SHOP_SANDBOX_MOUNT="/_sandbox",
         SHOP_SHARED_SANDBOX=True,        # sandbox state in the instance folder (web + worker)
@@ -65,17 +74,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["example_shop"] = True
 
     db.init_app(app)
+    install_id_converter(app)        # <kuroneko_id:…> in the shop's own routes
     kuroneko.init_app(app, db)
 
     from . import admin, commands, hooks, orders, views  # noqa: F401  (hooks registers itself)
     app.jinja_env.filters["jst"] = hooks.to_jst
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    _harden(app)
     commands.register(app)
     orders.connect_signals()
 
     if app.config.get("KURONEKO_BEHIND_TLS_PROXY"):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+        # x_for: the login limit counts failures per client address, not per proxy.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     with app.app_context():
         if app.config.get("SHOP_SIMULATOR") is not None:
@@ -87,6 +99,21 @@ def create_app(test_config: dict | None = None) -> Flask:
             seed()
         _mount_sandbox(app)
     return app
+
+
+#: Pages with personal data or checkout state: never stored by a browser or proxy cache.
+NO_STORE_PREFIXES = ("/cart", "/checkout", "/admin", "/kuroneko")
+
+
+def _harden(app: Flask) -> None:
+    """The extension's protections on the shop's own pages too (SECURITY.md): control
+    characters refused, CSP with a nonce, no framing, no caching of personal pages."""
+    app.before_request(refuse_control_characters)
+    app.context_processor(lambda: {"kuroneko_csp_nonce": csp_nonce})
+
+    @app.after_request
+    def _protect(response):
+        return protect(response, no_store=request.path.startswith(NO_STORE_PREFIXES))
 
 
 def _check_deployment(app: Flask) -> None:

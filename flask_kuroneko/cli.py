@@ -50,6 +50,17 @@ def init_db() -> None:
                    f"({'使用' if method.active else '停止'})")
 
 
+@kuroneko_cli.command("rotate-key")
+def rotate_key() -> None:
+    """Encrypt the stored merchant password with the current KURONEKO_SECRET_KEY (after a key
+    change, with the old key in KURONEKO_SECRET_KEY_FALLBACKS; or a password stored before
+    encryption existed)."""
+    from .settings import reencrypt_password
+    changed = reencrypt_password()
+    click.echo("kuroneko: password re-encrypted with the current key" if changed else
+               "kuroneko: nothing to re-encrypt")
+
+
 def _sweep_once(worker_id: str) -> object:
     return payments.sweep(worker_id=worker_id)
 

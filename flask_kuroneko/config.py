@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from .errors import ConfigurationError
+from .web.headers import DEFAULT_CSP
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,15 @@ DEFAULTS: dict[str, Any] = {
     "CART_CODE": None,                # cartCode sent with KAARA0010 (partner id), optional
     "BULK_CONCURRENCY": 4,            # parallel Yamato calls of admin bulk actions
     "SMS_WINDOW_MINUTES": 30,         # M12: スマホタイプ authentication window
-    "NOTIFY_SECRET": None,            # path secret of the SMS push receiver (/notify/<secret>)
+    "NOTIFY_SECRET": None,            # SMS push receiver secret (Basic auth password or path)
+    # --- abuse limits (SECURITY.md) ---------------------------------------------------------
+    "SMS_SEND_LIMIT": 5,              # SMS (new orders and 再送信) per phone number and per browser
+    "SMS_SEND_LIMIT_MINUTES": 10,     # ... within this many minutes
+    "SMS_CODE_LIMIT": 10,             # wrong SMS codes per phone number and per browser
+    "SMS_CODE_LIMIT_MINUTES": 30,     # ... within this many minutes
+    "CONTENT_SECURITY_POLICY": DEFAULT_CSP,  # extension's pages; {nonce} filled in; None: none
+    "SECRET_KEY": None,               # encrypts the stored merchant password (else SECRET_KEY)
+    "SECRET_KEY_FALLBACKS": (),       # old keys, still accepted for decryption (rotation)
     "BEHIND_TLS_PROXY": False,        # M14: production pages need HTTPS unless a proxy terminates it
     # --- the host's order statuses (inbound signals) ---------------------------------------
     "SHIPPED_STATUSES": ("発送済み",),
@@ -104,7 +113,8 @@ def validate(app: Flask) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive number of seconds.")
     for key in ("BULK_CONCURRENCY", "SMS_WINDOW_MINUTES", "SWEEP_INTERVAL", "SYNC_INTERVAL",
-                "SYNC_BATCH", "SHIP_WINDOW_WARNING_DAYS"):
+                "SYNC_BATCH", "SHIP_WINDOW_WARNING_DAYS", "SMS_SEND_LIMIT",
+                "SMS_SEND_LIMIT_MINUTES", "SMS_CODE_LIMIT", "SMS_CODE_LIMIT_MINUTES"):
         value = app.config[PREFIX + key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive integer.")

@@ -174,3 +174,28 @@ def received(app):
     yield got
     for sig, handler in handlers:
         sig.disconnect(handler, sender=app)
+
+
+# --------------------------------------------------------------------------- hardening summary
+# One line per area (bad inputs tried and 500s, security checks passed) at the end of the run
+# and in test-artifacts/summary/ for .ci/run. Tests of the `security` marker are counted here.
+
+_security_results = {"passed": 0, "failed": 0}
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    if "security" not in report.keywords or report.skipped:
+        return
+    _security_results["passed" if report.passed else "failed"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    import summary
+    if sum(_security_results.values()):
+        summary.record_checks("security checks", **_security_results)
+    if summary.LINES:
+        terminalreporter.section("hardening summary")
+        for line in summary.LINES.values():
+            terminalreporter.write_line(line)

@@ -28,7 +28,7 @@ def test_sms_happy_path(kuroneko, shop, simulator, received):
     p = outcome.payment
     assert outcome.kind == "redirect" and outcome.redirect_url.endswith(f"/sms/{p.checkout_token}")
     assert p.status == "awaiting_sms" and p.status_label == "審査中" and p.sms_sent_at
-    assert p.sms_phone == MOBILE
+    assert p.sms_phone == "09012345678"   # stored normalised (checkout_api): one number, one SMS count
     record = tx(simulator, p.order_no)
     assert record["sendDiv"] == 3 and record["billing"]["telNum"] == "09012345678"
     assert names(received) == ["payment-under-review"]

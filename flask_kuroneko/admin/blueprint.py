@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, redirect, url_for
 
+from .. import web
+from ..web import headers, logmask
 from . import common, logs_views, methods_views, payments_views, prepayment_views, settings_views
 
 logger = logging.getLogger(__name__)
@@ -19,9 +21,16 @@ def create_blueprint() -> Blueprint:
     """The admin blueprint (templates under ``templates/kuroneko/admin/``, overridable by the
     host at the same path)."""
     bp = Blueprint(BLUEPRINT_NAME, __name__, template_folder="../templates")
+    # The id converter must be known to the app before the first rule that uses it.
+    bp.record_once(lambda setup_state: web.install_id_converter(setup_state.app))
     bp.before_request(_guard)
+    bp.before_request(web.refuse_control_characters)
+    bp.after_request(_protect)
     bp.context_processor(_template_context)
+    bp.context_processor(headers.template_context)
     bp.record_once(_exempt_from_flask_wtf)
+    # Unhandled errors are logged on app.logger: no customer data from SQL parameters there.
+    bp.record_once(lambda setup_state: logmask.install(setup_state.app.logger))
     bp.add_url_rule("/", "index", lambda: redirect(url_for(".payments")))
     settings_views.register(bp)
     methods_views.register(bp)
@@ -34,6 +43,11 @@ def create_blueprint() -> Blueprint:
 def _guard() -> Any:
     """Every admin request asks the host first; closed (403) without @kuroneko.admin_guard."""
     return common.state().check_admin()
+
+
+def _protect(response: Any) -> Any:
+    """Admin pages show customers' personal data: never cached, never framed (SECURITY.md)."""
+    return headers.protect(response, no_store=True)
 
 
 def _exempt_from_flask_wtf(setup_state) -> None:

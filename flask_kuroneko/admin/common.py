@@ -58,11 +58,11 @@ def jst(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 
 def int_arg(value: Any, default: int = 1, maximum: int = 100_000) -> int:
-    """A page number from the query string: bad or absurd values never reach the database."""
-    try:
-        return min(max(1, int(value)), maximum)
-    except (TypeError, ValueError):
+    """A page number from the query string: ASCII digits only (「²」 is a digit to
+    ``str.isdigit``), clamped to 1…``maximum``; bad or absurd values never reach the database."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 40:
         return default
+    return min(max(1, int(value)), maximum)
 
 
 def csrf_refused():

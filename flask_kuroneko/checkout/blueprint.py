@@ -11,12 +11,13 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from werkzeug.routing import BuildError
 
-from .. import config
-from .. import payments
+from .. import config, payments, web
+from ..payments.messages import MSG_SMS_WRONG
 from ..yamato.timezone import JST
 from ..errors import InvalidTransition, KuronekoError
 from ..models import PaymentStatus
-from . import binding
+from ..web import headers, logmask
+from . import binding, limits, pushlog
 from .forms import MSG_EXPIRED, ButtonForm, SmsCodeForm
 from .guard import refuse_plain_http
 
@@ -43,12 +44,30 @@ def create_blueprint() -> Blueprint:
     # at the same path in its own templates folder, which Flask searches first).
     bp = Blueprint(BLUEPRINT_NAME, __name__, template_folder="../templates")
     bp.before_request(refuse_plain_http)
+    bp.before_request(web.refuse_control_characters)
+    bp.after_request(_protect)
+    bp.context_processor(headers.template_context)
     bp.record_once(_exempt_from_flask_wtf)
+    bp.record_once(_mask_notify_secret_in_access_logs)
+    bp.record_once(lambda setup_state: logmask.install(setup_state.app.logger))
     bp.add_url_rule("/sms/<token>", "sms", sms_page, methods=["GET", "POST"])
     bp.add_url_rule("/sms/<token>/resend", "resend", resend, methods=["POST"])
     bp.add_url_rule("/sms/<token>/back", "back", back, methods=["POST"])
+    bp.add_url_rule("/notify", "notify_basic", notify, methods=["POST"])
     bp.add_url_rule("/notify/<secret>", "notify", notify, methods=["POST"])
     return bp
+
+
+def _protect(response):
+    """The SMS page shows the order and takes its code: never cached or framed."""
+    return headers.protect(response, no_store=True)
+
+
+def _mask_notify_secret_in_access_logs(setup_state) -> None:
+    """The fallback push URL carries the secret in its path: keep it out of the access log
+    lines this process writes (Werkzeug's development server, gunicorn's access logger)."""
+    prefix = setup_state.url_prefix or ""
+    pushlog.install_mask(f"{prefix.rstrip('/')}/notify/")
 
 
 def _exempt_from_flask_wtf(state) -> None:
@@ -227,6 +246,10 @@ def sms_page(token: str):
     if not form.validate():
         message = MSG_EXPIRED if form.csrf_failed else None
         return _render(payment, form, message=message, status=400 if form.csrf_failed else 200)
+    refusal = limits.guesses_refused(payment.sms_phone)
+    if refusal:        # too many wrong codes for this number or browser: Yamato is not asked
+        form.code.data = ""
+        return _render(payment, form, message=refusal, status=429)
     try:
         outcome = payments.verify_sms(payment.id, form.code.data, actor="customer")
     except InvalidTransition:
@@ -241,6 +264,8 @@ def sms_page(token: str):
     if outcome.kind == "authorized":
         return _final(payment)
     if outcome.kind == "retry":
+        if outcome.message == MSG_SMS_WRONG:     # Yamato said: wrong code
+            limits.note_wrong_guess()
         form.code.data = ""
         return _render(payment, form, message=outcome.message, attempts_left=outcome.attempts_left)
     if outcome.kind == "expired":
@@ -295,6 +320,14 @@ def resend(token: str):
         return _final(payment)
     if _window_over(payment):
         return _timeout(payment)
+    with limits.phone_lock(payment.sms_phone):
+        refusal = limits.sms_sends_refused(payment.sms_phone)
+        if refusal:
+            return _render(payment, SmsCodeForm(), message=refusal, expired=True, status=429)
+        return _restart(payment, token, form)
+
+
+def _restart(payment, token: str, form):
     try:
         new_payment = payments.restart_sms(payment.id)
     except InvalidTransition as exc:       # e.g. too many new codes, or an answer pending
@@ -309,6 +342,7 @@ def resend(token: str):
             return _render(payment, form, expired=True, status=503,
                            message="認証番号を再送信できませんでした。しばらくしてからもう一度お試しください。")
         return _final(payment)
+    limits.note_sms_sent()
     binding.unbind_token(token)
     binding.bind_token(new_payment.checkout_token)
     if new_payment.status != PaymentStatus.AWAITING_SMS.value:
@@ -335,12 +369,26 @@ def back(token: str):
     return _final(payment, MSG_BACK)
 
 
-def notify(secret: str):
-    """Yamato's SMS result push (spec §3.11). Authenticated by the secret in the URL and the
-    merchant code; the service confirms with Yamato before changing anything."""
+def _push_secret_matches(secret: str | None) -> bool:
+    """The push is authenticated by KURONEKO_NOTIFY_SECRET: as the password of HTTP Basic
+    authentication (register ``https://kuroneko:<secret>@shop/kuroneko/notify`` where Yamato's
+    setup takes such a URL: the secret then never appears in a request line or access log) or,
+    as a fallback, as the last path segment (masked in the access logs this process writes)."""
     expected = config.get("NOTIFY_SECRET")
-    if not expected or not hmac.compare_digest(secret.encode(), str(expected).encode()):
-        logger.warning("SMS push with a wrong secret refused (from %s)", request.remote_addr)
+    if not expected:
+        return False
+    if secret is None:
+        auth = request.authorization
+        secret = auth.password if auth is not None and auth.type == "basic" else None
+    return secret is not None and hmac.compare_digest(secret.encode(), str(expected).encode())
+
+
+def notify(secret: str | None = None):
+    """Yamato's SMS result push (spec §3.11). Authenticated by the secret (Basic auth or path)
+    and the merchant code; the payments pipeline confirms with Yamato before changing anything."""
+    if not _push_secret_matches(secret):
+        logger.warning("SMS push with a wrong or missing secret refused (from %s)",
+                       request.remote_addr)
         abort(404)
     form = request.form
     merchant = _state().settings().merchant_code or _sandbox_merchant()
