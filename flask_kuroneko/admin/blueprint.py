@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, redirect, url_for
 
 from .. import web
-from ..web import headers, logmask
+from ..web import headers, layout, logmask
 from . import common, logs_views, methods_views, payments_views, prepayment_views, settings_views
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def create_blueprint() -> Blueprint:
     bp.after_request(_protect)
     bp.context_processor(_template_context)
     bp.context_processor(headers.template_context)
-    bp.record_once(_exempt_from_flask_wtf)
+    bp.record_once(layout.exempt_from_flask_wtf)
     # Unhandled errors are logged on app.logger: no customer data from SQL parameters there.
     bp.record_once(lambda setup_state: logmask.install(setup_state.app.logger))
     bp.add_url_rule("/", "index", lambda: redirect(url_for(".payments")))
@@ -48,16 +48,6 @@ def _guard() -> Any:
 def _protect(response: Any) -> Any:
     """Admin pages show customers' personal data: never cached, never framed (SECURITY.md)."""
     return headers.protect(response, no_store=True)
-
-
-def _exempt_from_flask_wtf(setup_state) -> None:
-    """Every admin POST carries the session CSRF token of ``AdminForm`` (always on), so a host
-    running Flask-WTF's CSRFProtect must not reject our forms for lacking *its* token.
-    (Initialise CSRFProtect before ``kuroneko.init_app``; otherwise call
-    ``csrf.exempt(app.blueprints["kuroneko_admin"])`` yourself.)"""
-    csrf = setup_state.app.extensions.get("csrf")
-    if csrf is not None and hasattr(csrf, "exempt"):
-        csrf.exempt(setup_state.blueprint)
 
 
 def _template_context() -> dict[str, Any]:
