@@ -202,6 +202,11 @@ class Kuroneko:
         与信/売上確定 one, else the newest in progress, else the newest."""
         return checkout_api.payment_for(current_state(), order_id)
 
+    def payments_for(self, order_ids: Any) -> dict[str, Any]:
+        """``payment_for`` of many orders in one query: ``{str(order id): Payment}`` (orders
+        without a payment are absent). Use it in an order list instead of one call per row."""
+        return checkout_api.payments_for(current_state(), order_ids)
+
     def conversion_tag(self, order_id: Any):
         """M13 tag (Markup) for the completion page, once per order, after 与信."""
         return checkout_api.conversion_tag(current_state(), order_id)
