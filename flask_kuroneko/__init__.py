@@ -8,6 +8,7 @@ from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureR
                      OperationPending, PaymentNotFound, ValidationError)
 from .extension import Kuroneko, KuronekoState, current_kuroneko, current_state
 from .yamato.jptext import PREFECTURES
+from .migrations import SchemaOutOfDate, UnrecognisedSchema, include_object
 from .models import PaymentKind, PaymentStatus
 from .orderdata import Address, Adjustment, OrderData, OrderLine
 from .rules import RuleViolation
@@ -18,6 +19,7 @@ __all__ = [
     "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
     "MethodOffer", "OperationPending", "OrderData", "OrderLine", "PaymentKind",
-    "PaymentNotFound", "PaymentStatus", "RuleViolation", "SettingsError", "SmartphoneForm",
-    "ValidationError", "current_kuroneko", "current_state", "signals",
+    "PaymentNotFound", "PaymentStatus", "RuleViolation", "SchemaOutOfDate", "SettingsError",
+    "SmartphoneForm", "UnrecognisedSchema", "ValidationError", "current_kuroneko",
+    "current_state", "include_object", "signals",
 ]

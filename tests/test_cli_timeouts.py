@@ -23,6 +23,7 @@ from flask_kuroneko.errors import OperationPending
 from flask_kuroneko.models import utcnow
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
+from schema_support import create_tables, drop_tables
 from service_support import MERCHANT, SLIP1, YAMATO, models, place, rows
 
 pytestmark = pytest.mark.slow
@@ -35,11 +36,9 @@ def web(database_url, tmp_path):
     state_file = str(tmp_path / "sandbox-state.sqlite")
     app = simple_shop.create_app(database_url, KURONEKO_SANDBOX_STATE=state_file)
     with app.app_context():
-        simple_shop.db.create_all()
+        create_tables(simple_shop.db)
         yield app, state_file
-        simple_shop.db.session.remove()
-        simple_shop.db.drop_all()
-        simple_shop.db.engine.dispose()
+        drop_tables(simple_shop.db)
 
 
 def flask_cli(database_url: str, state_file: str, *args: str) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from browser_support import CHROMIUM, require_browser
+from schema_support import drop_tables
 
 
 @pytest.fixture
@@ -37,9 +38,7 @@ def live_shop(database_url, simulator):
         server.shutdown()
         thread.join(timeout=10)
         with app.app_context():
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+            drop_tables(db)
 
 
 @pytest.fixture

@@ -1,0 +1,91 @@
+"""Is the database at the revision this code needs? Cheap enough for every admin request and
+every worker loop: once an engine's database was seen current, the answer is kept for the
+process (one query of the version table until then).
+
+A process that started on a current schema keeps running while another one upgrades (the
+revisions add before they remove, docs/migrations.md); after a *downgrade* restart the other
+processes.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+
+import sqlalchemy as sa
+
+from ..errors import ConfigurationError
+from .revisions import VERSION_TABLE, current_revision, head_revision, is_known
+
+logger = logging.getLogger(__name__)
+
+UPGRADE_COMMAND = "flask kuroneko db upgrade"
+
+_current: "weakref.WeakSet[sa.engine.Engine]" = weakref.WeakSet()
+_lock = threading.Lock()
+
+
+class SchemaOutOfDate(ConfigurationError):
+    """The kuroneko tables are not at the revision this version of flask-kuroneko needs.
+
+    ``current`` is the database's revision (None: no version table), ``head`` the needed one.
+    """
+
+    def __init__(self, current: str | None, head: str, *, known: bool = True):
+        self.current = current
+        self.head = head
+        if current is None:
+            detail = "the kuroneko tables are missing or predate the migrations (0.1.0)"
+            fix = f"run `{UPGRADE_COMMAND}`"
+        elif not known:
+            detail = (f"the database is at revision {current}, which this version of "
+                      "flask-kuroneko does not know (a newer version upgraded it)")
+            fix = "install the flask-kuroneko version that upgraded it"
+        else:
+            detail = f"the database is at revision {current}, this version needs {head}"
+            fix = f"run `{UPGRADE_COMMAND}`"
+        super().__init__(f"The kuroneko database schema is out of date: {detail}. To fix it, "
+                         f"{fix}.")
+
+    @property
+    def message_ja(self) -> str:
+        """For the admin pages (the server's operator runs the command)."""
+        return ("クロネコ代金後払いのデータベースが最新ではありません"
+                f"（現在: {self.current or 'なし'}、必要: {self.head}）。"
+                f"サーバーで `{UPGRADE_COMMAND}` を実行してください。")
+
+
+def read_revision(engine: sa.engine.Engine) -> str | None:
+    """The revision in the version table (None when there is none), on a connection of its
+    own: the caller's transaction is never touched (a failed read would abort it on
+    PostgreSQL)."""
+    with engine.connect() as conn:
+        return current_revision(conn)
+
+
+def ensure_current(engine: sa.engine.Engine) -> None:
+    """Raise :class:`SchemaOutOfDate` unless the database is at the head revision."""
+    if engine in _current:
+        return
+    head = head_revision()
+    revision = read_revision(engine)
+    if revision != head:
+        known = revision is None or is_known(revision)
+        raise SchemaOutOfDate(revision, head, known=known)
+    with _lock:
+        _current.add(engine)
+
+
+def is_current(engine: sa.engine.Engine) -> bool:
+    try:
+        ensure_current(engine)
+    except SchemaOutOfDate:
+        return False
+    return True
+
+
+def forget(engine: sa.engine.Engine) -> None:
+    """Check again next time (called by every command that changes the revision)."""
+    with _lock:
+        _current.discard(engine)
+
