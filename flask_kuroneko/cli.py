@@ -10,6 +10,7 @@ send the same Yamato request.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -17,13 +18,14 @@ import signal
 import socket
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from . import config
+from .errors import KuronekoError
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +69,24 @@ def _engine():
     return _state().db.engine
 
 
+@contextlib.contextmanager
+def _schema_errors(action: str) -> Iterator[None]:
+    """Refusals are messages, not tracebacks: ours name the fix; Alembic's (an unknown
+    revision, a downgrade past the base) say what could not be done."""
+    try:
+        yield
+    except KuronekoError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:
+        if type(exc).__module__.startswith("alembic"):
+            raise click.ClickException(f"cannot {action}: {exc}") from None
+        raise
+
+
 def _upgrade(revision: str):
     from . import migrations
-    try:
+    with _schema_errors(f"upgrade to {revision}"):
         return migrations.upgrade(_engine(), revision)
-    except migrations.UnrecognisedSchema as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @db_cli.command("upgrade")
@@ -120,14 +134,8 @@ def db_downgrade(revision: str, yes: bool) -> None:
     if revision == "base" and not yes:
         click.confirm("This DROPS every kuroneko_* table with all payments, history and logs. "
                       "Continue?", abort=True)
-    try:
+    with _schema_errors(f"downgrade to {revision}"):
         before, after = migrations.downgrade(_engine(), revision)
-    except migrations.UnrecognisedSchema as exc:
-        raise click.ClickException(str(exc)) from None
-    except Exception as exc:
-        if type(exc).__module__.startswith("alembic"):
-            raise click.ClickException(f"cannot downgrade to {revision}: {exc}") from None
-        raise
     click.echo(f"kuroneko: schema downgraded {before} -> {after or 'base'}")
 
 
@@ -151,7 +159,8 @@ def db_stamp(revision: str) -> None:
     """Record REVISION as the schema's revision WITHOUT changing any table (recovery only:
     docs/migrations.md)."""
     from . import migrations
-    migrations.stamp(_engine(), revision)
+    with _schema_errors(f"stamp {revision}"):
+        migrations.stamp(_engine(), revision)
     click.echo(f"kuroneko: schema stamped {revision} (no table changed)")
 
 
