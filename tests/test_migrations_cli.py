@@ -11,7 +11,7 @@ from hosts import simple_shop
 from migration_support import create_0_1_0_tables, drop_everything
 from test_admin_support import PREFIX
 
-HEAD = "0002"
+HEAD = migrations.head_revision()
 COMMAND = "flask kuroneko db upgrade"
 
 

@@ -4,9 +4,9 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
-Read docs/migrations.md before editing: never import flask_kuroneko.models here (freeze what
-the revision needs), keep data, test the upgrade from the previous revision with rows in every
-table on SQLite, PostgreSQL and MariaDB.
+Read docs/migrations.md before editing: never import the live models here (freeze what the
+revision needs), keep every row, test the upgrade from the previous revision with rows in
+every table on SQLite, PostgreSQL and MariaDB.
 """
 from __future__ import annotations
 
