@@ -166,3 +166,17 @@ def test_the_admin_check_costs_no_query_once_current(bare):
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     assert statements and not [s for s in statements if migrations.VERSION_TABLE in s]
+
+
+def test_every_documented_command_exists(bare):
+    """docs/integration.md's table of schema commands says what the CLI has."""
+    import re
+    from pathlib import Path
+    doc = (Path(__file__).parent.parent / "docs" / "integration.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Database tables and migrations"):doc.index("## Templates")]
+    commands = re.findall(r"^\| `flask kuroneko ([a-z -]+?)(?: \[?REV\]?)?` \|", section, re.M)
+    assert sorted(commands) == ["db check", "db current", "db downgrade", "db stamp",
+                                "db upgrade", "init-db"]
+    for command in commands:
+        result = cli(bare, *command.split(), "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output, command
