@@ -144,10 +144,14 @@ def test_admin_refuses_an_out_of_date_schema_then_opens_after_the_upgrade(bare):
     assert client.get(PREFIX + "/payments").status_code == 200
 
 
-def test_admin_asks_the_hosts_guard_before_saying_anything_about_the_schema(bare, monkeypatch):
-    from flask import abort
-    monkeypatch.setitem(simple_shop.kuroneko._hooks, "admin_guard", lambda: abort(403))
-    assert bare.test_client().get(PREFIX + "/payments").status_code == 403
+def test_admin_asks_the_hosts_guard_before_saying_anything_about_the_schema(bare):
+    from flask import Response
+    simple_shop.kuroneko.admin_guard(lambda: Response("staff only", status=403))
+    try:
+        response = bare.test_client().get(PREFIX + "/payments")
+        assert response.status_code == 403 and response.get_data(as_text=True) == "staff only"
+    finally:
+        simple_shop.kuroneko.admin_guard(simple_shop.admin_guard)
 
 
 def test_the_admin_check_costs_no_query_once_current(bare):
