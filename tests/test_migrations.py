@@ -132,6 +132,36 @@ def test_the_baseline_is_the_0_1_0_schema(url, engine):
     assert found == []
 
 
+def test_processes_upgrading_at_once_create_the_tables_once(url):
+    """Several processes starting at once (web and worker, each upgrading at start): the
+    migration lock makes the others wait, then find the head and do nothing."""
+    import threading
+    engines = [sa.create_engine(url) for _ in range(4)]
+    results, errors = [], []
+    barrier = threading.Barrier(len(engines))
+
+    def start(engine):
+        barrier.wait()
+        try:
+            results.append(migrations.upgrade(engine))
+        except Exception as exc:          # reported below, with the others' results
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert sorted(r.before or "" for r in results) == ["", HEAD, HEAD, HEAD]
+        assert version_rows(engines[0]) == [HEAD]
+        assert migrations.differences(engines[0]) == []
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
 # --------------------------------------------------------------------------- 0.1.0 installs
 
 

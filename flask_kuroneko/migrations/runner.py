@@ -72,29 +72,41 @@ def configure_context(context: Any) -> None:
         context.run_migrations()
 
 
+#: One migration command at a time per database (two processes upgrading at start-up must
+#: not both create the tables): PostgreSQL advisory lock key ("kuroneko" in ASCII), MariaDB
+#: named lock, SQLite's write lock (BEGIN IMMEDIATE).
+PG_LOCK_KEY = int.from_bytes(b"kuroneko", "big")
+MYSQL_LOCK = "kuroneko_migrations"
+LOCK_WAIT_SECONDS = 600
+
+
 @contextmanager
 def _migration_connection(engine: sa.engine.Engine) -> Iterator[sa.engine.Connection]:
-    """A connection inside one transaction for the whole command, committed at the end.
+    """A connection holding the migration lock, inside one transaction for the whole command,
+    committed at the end.
 
     PostgreSQL and SQLite then change all or nothing (the SQLite driver runs DDL outside any
     transaction unless one was opened explicitly, hence the BEGIN; it also makes the ~20
     statements one disk sync instead of one each). MariaDB commits every DDL statement itself.
     SQLite: foreign key enforcement, when the host turned it on, is off while tables are
     rebuilt (it cannot change inside a transaction), then checked and restored."""
+    dialect = engine.dialect.name
     with engine.connect() as conn:
-        sqlite = engine.dialect.name == "sqlite"
-        enforced = sqlite and bool(conn.exec_driver_sql("PRAGMA foreign_keys").scalar())
+        enforced = dialect == "sqlite" and bool(
+            conn.exec_driver_sql("PRAGMA foreign_keys").scalar())
         if enforced:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         conn.commit()
+        named_lock = False
         try:
-            if sqlite:
-                conn.exec_driver_sql("BEGIN")
-            else:
-                conn.begin()
+            named_lock = _begin_locked(conn, dialect)
             yield conn
             conn.commit()
         finally:
+            if named_lock:
+                conn.rollback()
+                conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": MYSQL_LOCK})
+                conn.commit()
             if enforced:
                 conn.rollback()
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -102,6 +114,29 @@ def _migration_connection(engine: sa.engine.Engine) -> Iterator[sa.engine.Connec
                 conn.commit()
                 if broken:
                     raise ConfigurationError(f"Foreign keys broken after the migration: {broken}")
+
+
+def _begin_locked(conn: sa.engine.Connection, dialect: str) -> bool:
+    """Open the command's transaction, waiting for any other migration command first. True
+    when a session-level lock was taken (MariaDB), which the caller releases."""
+    if dialect == "sqlite":
+        if not conn.connection.dbapi_connection.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return False
+    if dialect == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+        return False
+    if dialect in ("mysql", "mariadb"):
+        got = conn.execute(sa.text("SELECT GET_LOCK(:name, :wait)"),
+                           {"name": MYSQL_LOCK, "wait": LOCK_WAIT_SECONDS}).scalar()
+        if got != 1:
+            raise ConfigurationError(
+                f"Another kuroneko migration command has held the lock {MYSQL_LOCK!r} for "
+                f"{LOCK_WAIT_SECONDS} s: let it finish (or end its session), then run this "
+                "command again.")
+        return True
+    conn.begin()
+    return False
 
 
 # --------------------------------------------------------------------------- 0.1.0 installs
