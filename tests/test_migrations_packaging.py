@@ -56,4 +56,5 @@ def test_the_wheel_carries_every_migration_file_and_runs_them(tmp_path):
         capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(site)}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.startswith(f"{migrations.head_revision()} [") and "'kuroneko_payments'" in result.stdout
+    assert result.stdout.startswith(f"{migrations.head_revision()} [")
+    assert "'kuroneko_payments'" in result.stdout

@@ -132,7 +132,8 @@ def test_the_upgrade_runs_from_the_app_that_started_on_the_old_schema(url, simul
         client = admin_client(app)
         assert client.get(PREFIX + "/settings").status_code == 503
         result = app.test_cli_runner().invoke(args=["kuroneko", "db", "upgrade"])
-        assert result.exit_code == 0 and f"-> {migrations.head_revision()}" in result.output, result.output
+        assert result.exit_code == 0, result.output
+        assert f"-> {migrations.head_revision()}" in result.output
         assert client.get(PREFIX + "/settings").status_code == 200
         with app.app_context():
             from example_shop import kuroneko

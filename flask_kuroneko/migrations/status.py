@@ -15,7 +15,7 @@ import weakref
 import sqlalchemy as sa
 
 from ..errors import ConfigurationError
-from .revisions import VERSION_TABLE, current_revision, head_revision, is_known
+from .revisions import VERSION_TABLE, head_revision, is_known
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,18 @@ class SchemaOutOfDate(ConfigurationError):
 
 
 def read_revision(engine: sa.engine.Engine) -> str | None:
-    """The revision in the version table (None when there is none), on a connection of its
-    own: the caller's transaction is never touched (a failed read would abort it on
-    PostgreSQL)."""
+    """The revision in the version table (None when there is none): one query, on a
+    connection of its own, so the caller's transaction is never touched (a failed read would
+    abort it on PostgreSQL)."""
     with engine.connect() as conn:
-        return current_revision(conn)
+        try:
+            rows = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            if sa.inspect(conn).has_table(VERSION_TABLE):
+                raise           # the table is there: a real error, not an old schema
+            return None
+    return rows[0] if len(rows) == 1 else None
 
 
 def ensure_current(engine: sa.engine.Engine) -> None:
