@@ -44,6 +44,8 @@ class UpgradeResult:
     adopted_0_1_0: bool         # a 0.1.0 install was recognised and stamped first
 
     def __str__(self) -> str:
+        if self.before == self.after and not self.adopted_0_1_0:
+            return f"already at {self.after}"
         start = "0.1.0 install (stamped " + BASELINE + ")" if self.adopted_0_1_0 else \
             (self.before or "empty")
         return f"{start} -> {self.after}"
