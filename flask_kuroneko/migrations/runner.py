@@ -189,8 +189,13 @@ def upgrade(engine: sa.engine.Engine, revision: str = "head") -> UpgradeResult:
     """Bring the kuroneko tables to ``revision`` (default the newest), creating them on an
     empty database and adopting a 0.1.0 install."""
     status.forget(engine)
+    if revision == "head":      # the usual start-up case: nothing to do, so take no lock
+        with engine.connect() as conn:
+            current = current_revision(conn)
+        if current == head_revision():
+            return UpgradeResult(current, current, False)
     with _migration_connection(engine) as conn:
-        before = current_revision(conn)
+        before = current_revision(conn)       # again: another process may have just upgraded
         adopted = before is None and classify_unversioned(conn) == "0.1.0"
         if adopted:
             logger.info("kuroneko migrations: 0.1.0 tables without a version table; "
