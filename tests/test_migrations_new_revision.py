@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from flask_kuroneko import models
 from flask_kuroneko.migrations import revisions, runner
 revisions.HERE = Path(sys.argv[1])
-models.Settings.__table__.append_column(
+models.MODELS.Settings.__table__.append_column(
     sa.Column("drift_acknowledged_at", sa.DateTime, nullable=True))
 sys.path.insert(0, sys.argv[2])
 import new_migration
