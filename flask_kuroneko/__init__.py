@@ -11,6 +11,7 @@ from .extension import Kuroneko, current_kuroneko
 from .runtime import KuronekoState
 from .state import current_state
 from .yamato.jptext import PREFECTURES
+from .migrations import SchemaOutOfDate, UnrecognisedSchema, include_object
 from .models import PaymentKind, PaymentStatus
 from .orderdata import Address, Adjustment, OrderData, OrderLine
 from .payments.outcomes import OutcomeKind, PaymentOutcome, SmsOutcome, SmsOutcomeKind
@@ -21,7 +22,7 @@ __all__ = [
     "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
     "MethodOffer", "OperationPending", "OrderData", "OrderLine", "OutcomeKind", "PaymentKind",
-    "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SettingsError",
-    "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "ValidationError", "current_kuroneko",
-    "current_state", "signals",
+    "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SchemaOutOfDate",
+    "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "UnrecognisedSchema",
+    "ValidationError", "current_kuroneko", "current_state", "include_object", "signals",
 ]

@@ -39,8 +39,9 @@ class Kuroneko:
     """Yamato クロネコ代金後払いサービス for a Flask app.
 
     ``Kuroneko(app, db)`` or ``kuroneko = Kuroneko()`` + ``kuroneko.init_app(app, db)`` where
-    ``db`` is the host's ``flask_sqlalchemy.SQLAlchemy`` (the kuroneko_* tables join its
-    metadata, so ``create_all``/migrations see them).
+    ``db`` is the host's ``flask_sqlalchemy.SQLAlchemy`` (the kuroneko_* tables are used
+    through its session and engine, but created only by the extension's own migrations:
+    ``flask kuroneko db upgrade`` or :meth:`upgrade_db`).
     """
 
     def __init__(self, app: Flask | None = None, db: Any = None):
@@ -177,6 +178,21 @@ class Kuroneko:
     def settings(self):
         """Effective settings for the current app."""
         return current_state().settings()
+
+    # ----------------------------------------------------------------- schema
+
+    def upgrade_db(self, revision: str = "head"):
+        """Bring the kuroneko_* tables of the current app's database to ``revision`` (default:
+        what this version needs): creates them on an empty database, adopts a 0.1.0 install.
+        The same as ``flask kuroneko db upgrade``; returns a ``migrations.UpgradeResult``."""
+        from . import migrations
+        return migrations.upgrade(current_state().db.engine, revision)
+
+    def schema_is_current(self) -> bool:
+        """True when the kuroneko_* tables are at the revision this version needs (one query
+        of the version table, then cached for the process)."""
+        from . import migrations
+        return migrations.is_current(current_state().db.engine)
 
     # ----------------------------------------------------------------- checkout API
 

@@ -9,9 +9,9 @@ PUBLIC = [
     "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
     "MethodOffer", "OperationPending", "OrderData", "OrderLine", "OutcomeKind", "PaymentKind",
-    "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SettingsError",
-    "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "ValidationError", "current_kuroneko",
-    "current_state", "signals",
+    "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SchemaOutOfDate",
+    "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "UnrecognisedSchema",
+    "ValidationError", "current_kuroneko", "current_state", "include_object", "signals",
 ]
 
 

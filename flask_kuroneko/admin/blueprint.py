@@ -10,6 +10,7 @@ from flask import Blueprint, redirect, url_for
 
 from .. import web
 from ..web import headers, layout, logmask
+from ..migrations import SchemaOutOfDate, ensure_current
 from . import common, logs_views, methods_views, payments_views, prepayment_views, settings_views
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,18 @@ def create_blueprint() -> Blueprint:
 
 
 def _guard() -> Any:
-    """Every admin request asks the host first; closed (403) without @kuroneko.admin_guard."""
-    return common.state().check_admin()
+    """Every admin request asks the host first; closed (403) without @kuroneko.admin_guard.
+    Then the schema: on out-of-date tables every page would fail on a missing column, so
+    each one says which command fixes it instead (503; cached once current, no query)."""
+    refused = common.state().check_admin()
+    if refused is not None:
+        return refused
+    try:
+        ensure_current(common.state().db.engine)
+    except SchemaOutOfDate as exc:
+        logger.error("kuroneko admin refused: %s", exc)
+        return common.render("schema.html", status=503, message=exc.message_ja)
+    return None
 
 
 def _protect(response: Any) -> Any:
