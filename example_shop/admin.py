@@ -12,6 +12,9 @@ from functools import wraps
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
 
+from flask_kuroneko.ratelimit import SlidingWindowLimiter
+from flask_kuroneko.web import safe_path
+
 from . import orders
 from .catalog import ORDER_STATUSES
 from .extensions import db, kuroneko
@@ -27,24 +30,62 @@ def admin_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not session.get("shop_admin"):
-            return redirect(url_for(".login", next=request.full_path))
+            return redirect(url_for(".login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
     return wrapper
+
+
+MSG_LOCKED = ("ログインの失敗が続いたため、一時的にログインを受け付けていません。"
+              "{minutes}分ほど待ってから、もう一度お試しください。")
+
+
+def _login_limiter() -> SlidingWindowLimiter:
+    """Failed logins per client address and in total (one admin password to guess)."""
+    limiter = current_app.extensions.get("example_shop_login_limiter")
+    if limiter is None:
+        limiter = current_app.extensions["example_shop_login_limiter"] = SlidingWindowLimiter(
+            current_app.config["SHOP_LOGIN_LIMIT"],
+            60 * current_app.config["SHOP_LOGIN_LIMIT_MINUTES"])
+    return limiter
+
+
+def _login_keys() -> tuple[str, ...]:
+    return (f"addr:{request.remote_addr}",)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = AdminLoginForm(request.form if request.method == "POST" else None)
-    if request.method == "POST" and form.validate():
-        expected = current_app.config["SHOP_ADMIN_PASSWORD"]
-        if hmac.compare_digest(form.password.data.encode(), expected.encode()):
-            session["shop_admin"] = True
-            target = request.args.get("next") or ""
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for(".orders_list")
-            return redirect(target)
-        flash("パスワードが違います。", "error")
-    return render_template("admin/login.html", form=form)
+    status = 200
+    if request.method == "POST":
+        limiter, total = _login_limiter(), _total_limiter()
+        if any(limiter.blocked(k) for k in _login_keys()) or total.blocked("all"):
+            logger.warning("admin login refused: too many failures (from %s)", request.remote_addr)
+            flash(MSG_LOCKED.format(minutes=current_app.config["SHOP_LOGIN_LIMIT_MINUTES"]), "error")
+            return render_template("admin/login.html", form=form), 429
+        if form.validate():
+            expected = current_app.config["SHOP_ADMIN_PASSWORD"]
+            if hmac.compare_digest(form.password.data.encode(), expected.encode()):
+                session["shop_admin"] = True
+                return redirect(safe_path(request.args.get("next")) or url_for(".orders_list"))
+            for key in _login_keys():
+                limiter.hit(key)
+            total.hit("all")
+            logger.warning("admin login failed (from %s)", request.remote_addr)
+            flash("パスワードが違います。", "error")
+            status = 401
+    return render_template("admin/login.html", form=form), status
+
+
+def _total_limiter() -> SlidingWindowLimiter:
+    """All failures together, 10x the per-address limit: many addresses cannot guess faster,
+    and one admin's typos do not lock out the others."""
+    limiter = current_app.extensions.get("example_shop_login_total_limiter")
+    if limiter is None:
+        limiter = current_app.extensions["example_shop_login_total_limiter"] = SlidingWindowLimiter(
+            10 * current_app.config["SHOP_LOGIN_LIMIT"],
+            60 * current_app.config["SHOP_LOGIN_LIMIT_MINUTES"])
+    return limiter
 
 
 @bp.post("/logout")
@@ -63,7 +104,8 @@ def orders_list():
     if status in ORDER_STATUSES:
         query = query.where(Order.status == status)
     rows = db.session.scalars(query).all()
-    payments = {o.id: kuroneko.payment_for(str(o.id)) for o in rows if o.kuroneko_method_id}
+    standing = kuroneko.payments_for(str(o.id) for o in rows if o.kuroneko_method_id)
+    payments = {o.id: standing.get(str(o.id)) for o in rows if o.kuroneko_method_id}
     return render_template("admin/orders.html", orders=rows, payments=payments,
                            statuses=ORDER_STATUSES, current_status=status,
                            payment_admin_url=_payment_admin_url(), bulk_form=CsrfForm())
@@ -76,7 +118,7 @@ def _payment_admin_url() -> str | None:
     return current_app.config["KURONEKO_ADMIN_URL_PREFIX"].rstrip("/") + "/"
 
 
-@bp.route("/orders/<int:order_id>", methods=["GET", "POST"])
+@bp.route("/orders/<kuroneko_id:order_id>", methods=["GET", "POST"])
 @admin_required
 def order_edit(order_id: int):
     order = db.session.get(Order, order_id)

@@ -1,12 +1,21 @@
-"""The cart lives in the signed session cookie: {product id: quantity}."""
+"""The cart lives in the signed session cookie: {product id: quantity}.
+
+The cookie outlives the catalogue (a product deleted or deactivated, an id that was never
+valid): such entries are dropped when the cart is read, never fatal to /cart or /checkout.
+"""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import session
 
+from flask_kuroneko.web import parse_id
+
 from .extensions import db
 from .models import Product
+
+logger = logging.getLogger(__name__)
 
 MAX_QUANTITY = 99
 
@@ -27,12 +36,20 @@ def _raw() -> dict[str, int]:
 
 
 def lines() -> list[CartLine]:
-    """The cart's lines, skipping products that no longer exist or are inactive."""
-    result = []
+    """The cart's lines; entries whose product no longer exists, is inactive, or whose id or
+    quantity is not valid are dropped from the cart."""
+    result, stale = [], []
     for pid, qty in _raw().items():
-        product = db.session.get(Product, int(pid)) if str(pid).isdigit() else None
-        if product is not None and product.active and isinstance(qty, int) and qty > 0:
+        product_id = parse_id(pid)
+        product = db.session.get(Product, product_id) if product_id is not None else None
+        valid_qty = isinstance(qty, int) and not isinstance(qty, bool) and 0 < qty <= MAX_QUANTITY
+        if product is not None and product.active and valid_qty:
             result.append(CartLine(product, qty))
+        else:
+            stale.append(pid)
+    if stale:
+        logger.info("cart: %s stale entr%s dropped", len(stale), "y" if len(stale) == 1 else "ies")
+        session["cart"] = {k: v for k, v in _raw().items() if k not in stale}
     return result
 
 
@@ -58,7 +75,8 @@ def clear() -> None:
 
 
 def count() -> int:
-    return sum(q for q in _raw().values() if isinstance(q, int))
+    return sum(q for q in _raw().values()
+               if isinstance(q, int) and not isinstance(q, bool) and 0 < q <= MAX_QUANTITY)
 
 
 def subtotal() -> int:

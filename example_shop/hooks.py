@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from flask import redirect, request, session, url_for
 
 from flask_kuroneko import Address, Adjustment, OrderData, OrderLine
+from flask_kuroneko.web import parse_id
 
 from .catalog import DELIVERY_BY_ID, DELIVERY_METHODS, STATUS_NEW, STATUS_SHIPPED
 from .extensions import db, kuroneko
@@ -102,9 +103,8 @@ def register(ext) -> None:
 
     @ext.order_loader
     def load_order(order_id: str) -> Order | None:
-        if not str(order_id).isdigit():
-            return None
-        return db.session.get(Order, int(order_id))
+        number = parse_id(str(order_id))
+        return db.session.get(Order, number) if number is not None else None
 
     ext.order_describer(describe)
 

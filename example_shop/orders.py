@@ -9,6 +9,7 @@ from datetime import date
 from flask import current_app
 
 from flask_kuroneko import signals
+from flask_kuroneko.web import parse_id
 
 from . import cart, mail
 from .catalog import (BANK_TRANSFER, BANK_TRANSFER_NAME, DELIVERY_BY_ID, STATUS_CANCELLED,
@@ -87,9 +88,8 @@ def _payment(order: Order):
 def _shop_order(sender, order_id) -> Order | None:
     if not getattr(sender, "extensions", {}).get("example_shop"):
         return None                       # another app in the same process
-    if not str(order_id).isdigit():
-        return None
-    order = db.session.get(Order, int(order_id))
+    number = parse_id(str(order_id))
+    order = db.session.get(Order, number) if number is not None else None
     if order is None or not order.checkout_done:
         return None                       # at checkout, the view handles the outcome itself
     return order

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from flask_kuroneko import KuronekoError
 from flask_kuroneko.checkout import bind_token, ssl_required
+from flask_kuroneko.web import parse_id
 
 from . import cart, orders
 from .catalog import (BANK_ACCOUNT_TEXT, BANK_TRANSFER, BANK_TRANSFER_NAME, KIND_LABELS,
@@ -51,7 +52,7 @@ def index():
     return render_template("shop/index.html", products=products)
 
 
-@bp.get("/products/<int:product_id>")
+@bp.get("/products/<kuroneko_id:product_id>")
 def product(product_id: int):
     item = db.session.get(Product, product_id)
     if item is None or not item.active:
@@ -63,8 +64,8 @@ def product(product_id: int):
 @bp.post("/cart/add")
 def cart_add():
     form = CartQuantityForm(request.form)
-    item = db.session.get(Product, int(form.product_id.data)) \
-        if (form.product_id.data or "").isdigit() else None
+    product_id = parse_id(form.product_id.data)
+    item = db.session.get(Product, product_id) if product_id is not None else None
     if not form.validate() or item is None or not item.active or form.quantity.data < 1:
         flash("カートに追加できませんでした。もう一度お試しください。", "error")
         return redirect(url_for(".index"))
@@ -84,8 +85,9 @@ def show_cart():
 @bp.post("/cart/update")
 def cart_update():
     form = CartQuantityForm(request.form)
-    if form.validate() and (form.product_id.data or "").isdigit():
-        cart.set_quantity(int(form.product_id.data), form.quantity.data)
+    product_id = parse_id(form.product_id.data)
+    if form.validate() and product_id is not None:
+        cart.set_quantity(product_id, form.quantity.data)
     else:
         flash("数量を変更できませんでした。0〜99の数字を入力してください。", "error")
     return redirect(url_for(".show_cart"))
@@ -376,7 +378,7 @@ def _own_order(order_id: int) -> Order:
     return order
 
 
-@bp.get("/checkout/complete/<int:order_id>")
+@bp.get("/checkout/complete/<kuroneko_id:order_id>")
 @ssl_required
 def complete(order_id: int):
     order = _own_order(order_id)
@@ -392,7 +394,7 @@ def complete(order_id: int):
                            processing=order.status == STATUS_PROCESSING)
 
 
-@bp.get("/checkout/payment-error/<int:order_id>")
+@bp.get("/checkout/payment-error/<kuroneko_id:order_id>")
 @ssl_required
 def payment_error(order_id: int):
     order = _own_order(order_id)
@@ -404,7 +406,7 @@ def payment_error(order_id: int):
                            retry_form=CsrfForm())
 
 
-@bp.post("/checkout/retry/<int:order_id>")
+@bp.post("/checkout/retry/<kuroneko_id:order_id>")
 @ssl_required
 def retry(order_id: int):
     """After a failed payment: put the order's goods back in the cart to choose again."""

@@ -5,21 +5,24 @@ from . import signals
 from .checkout_api import MethodOffer, SmartphoneForm
 from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureRefused,
                      ConfigurationError, InvalidTransition, KuronekoError, MalformedResponseError,
-                     OperationPending, PaymentNotFound, ValidationError)
+                     OperationPending, PaymentNotFound, RuleViolation, SettingsError,
+                     ValidationError)
 from .extension import Kuroneko, current_kuroneko
 from .runtime import KuronekoState
 from .state import current_state
 from .yamato.jptext import PREFECTURES
+from .migrations import SchemaOutOfDate, UnrecognisedSchema, include_object
 from .models import PaymentKind, PaymentStatus
 from .orderdata import Address, Adjustment, OrderData, OrderLine
-from .rules import RuleViolation
-from .settings import EffectiveSettings, SettingsError
+from .payments.outcomes import OutcomeKind, PaymentOutcome, SmsOutcome, SmsOutcomeKind
+from .settings import EffectiveSettings
 
 __all__ = [
     "PREFECTURES", "Address", "Adjustment", "ApiConnectionError", "ApiError",
     "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
-    "MethodOffer", "OperationPending", "OrderData", "OrderLine", "PaymentKind",
-    "PaymentNotFound", "PaymentStatus", "RuleViolation", "SettingsError", "SmartphoneForm",
-    "ValidationError", "current_kuroneko", "current_state", "signals",
+    "MethodOffer", "OperationPending", "OrderData", "OrderLine", "OutcomeKind", "PaymentKind",
+    "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SchemaOutOfDate",
+    "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "UnrecognisedSchema",
+    "ValidationError", "current_kuroneko", "current_state", "include_object", "signals",
 ]

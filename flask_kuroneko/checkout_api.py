@@ -1,4 +1,4 @@
-"""Checkout API behind the ``Kuroneko`` methods (api.md "Checkout API").
+"""Checkout API behind the ``Kuroneko`` methods (DESIGN "Host integration"; docs/integration.md).
 
 What the shop asks before and while creating an order: which 支払方法 to offer (M8–M10), the
 fee (M7), a dry run of what Yamato would refuse (so the shop refuses BEFORE creating the order),
@@ -21,12 +21,17 @@ from wtforms.validators import InputRequired, ValidationError as FormValidationE
 
 from . import payments, rules
 from .yamato import wire
+from .checkout import limits
 from .checkout.binding import bind_token
 from .errors import ValidationError
 from .models import PaymentKind, PaymentStatus, utcnow
 from .yamato.normalize import normalize_phone
 from .orderdata import Adjustment, OrderData
+from .payments.outcomes import OutcomeKind, PaymentOutcome
+from .payments.lookups import is_live
 from .payments.yamato_requests import authorization_request
+from .web.inputs import parse_id
+from .web.sanitize import clean_description
 
 logger = logging.getLogger(__name__)
 
@@ -143,16 +148,18 @@ def available_methods(state: Any, order: OrderData) -> list[MethodOffer]:
                                                    smartphone=kind is PaymentKind.SMARTPHONE))
         offers.append(MethodOffer(
             method_id=method.id, kind=kind.value, name=method.name,
-            description_html=Markup(method.description_html or ""), fee=fee,
+            # Cleaned on every render: a row written before the allow-list, or by other
+            # code than the admin, must not put script on every customer's payment page.
+            description_html=Markup(clean_description(method.description_html)), fee=fee,
             available=reason is None, reason=reason, form_class=FORM_CLASSES[kind]))
     return offers
 
 
 def _method(method_id: Any) -> Any:
-    try:
-        return rules.get_method(int(method_id))
-    except (TypeError, ValueError):
-        raise rules.RuleViolation("指定された支払方法が見つかりません。") from None
+    number = parse_id(method_id if isinstance(method_id, int) else str(method_id))
+    if number is None:
+        raise rules.RuleViolation("指定された支払方法が見つかりません。")
+    return rules.get_method(number)
 
 
 def fee_for(state: Any, method_id: Any, amount: int) -> int:
@@ -188,13 +195,84 @@ def validate_order(state: Any, order: OrderData, method_id: Any, form_data: Any 
     return errors
 
 
+def _without_fee(current: Any, order: OrderData) -> tuple[OrderData, int]:
+    """The order as ``available_methods`` judged it (fee excluded) and the fee: the host puts
+    the fee on the order as an adjustment equal to fee_for(the rest); when it did not, the fee
+    of the whole total is what the credit limit must leave room for."""
+    for i, adj in enumerate(order.adjustments):
+        if adj.amount > 0 and current.fee_for(order.total - adj.amount) == adj.amount:
+            rest = [a for j, a in enumerate(order.adjustments) if j != i]
+            base = dataclasses.replace(order, adjustments=rest, total=order.total - adj.amount)
+            return base, adj.amount
+    return order, current.fee_for(order.total)
+
+
+def refusal_reason(state: Any, order_data: OrderData) -> str | None:
+    """Why ``start_payment`` must not ask Yamato for this order, in the words of
+    ``available_methods`` (Japanese), or None. The availability rules are not advice to the
+    host: a host that skips available_methods gets the same refusal here."""
+    current = state.settings()
+    if _not_configured(current):
+        return MSG_METHOD_UNAVAILABLE
+    base, fee = _without_fee(current, order_data)
+    return rules.unavailable_reason(base, fee=fee, credit_limit=current.credit_limit)
+
+
 def start_payment(state: Any, order: Any, method_id: Any, form_data: Any = None):
-    """Authorize through the payments pipeline (the only place that changes a status)."""
-    outcome = payments.authorize(order, int(method_id), _form_values(form_data) or None)
+    """Check the availability rules and the SMS limits, then authorize through the payments
+    pipeline (the only place that changes a payment's status). A refusal is a ``declined`` outcome
+    without a payment (nothing written, nothing sent) whose message says why."""
+    values = _form_values(form_data)
+    order_data = state.describe(order)
+    try:
+        method = _method(method_id)
+    except rules.RuleViolation:
+        method = None     # the pipeline refuses it (InvalidTransition), as it always did
+    existing = payments.current_payment(order_data.order_id)
+    # A second submit of an order with a live payment gets that payment's outcome from the
+    # pipeline (nothing is sent): it must not be refused, or the host would fail a live order.
+    fresh = existing is None or not is_live(existing)
+    if fresh and method is not None and _method_allowed(method, state.settings()):
+        reason = refusal_reason(state, order_data)
+        if reason is not None:
+            logger.info("start_payment refused before any request: %s", reason)
+            return PaymentOutcome(OutcomeKind.DECLINED, None, message=reason)
+    phone = None
+    if method is not None and method.kind == PaymentKind.SMARTPHONE.value:
+        phone = _normalized_phone(values.get(SMS_PHONE_FIELD))
+        if phone is not None:     # stored as counted: "090-…" and "090…" are one number
+            values[SMS_PHONE_FIELD] = phone
+    with limits.phone_lock(phone if fresh else None):
+        if fresh and phone is not None:
+            refusal = limits.sms_sends_refused(phone)
+            if refusal is not None:
+                return PaymentOutcome(OutcomeKind.DECLINED, None, message=refusal)
+        # An unknown method id: the pipeline refuses it (-1 is never a row id).
+        outcome = payments.authorize(order, method.id if method is not None else -1,
+                                    values or None)
+    created = outcome.payment is not None and (existing is None
+                                               or outcome.payment.id != existing.id)
+    if created and outcome.payment.sms_phone:
+        limits.note_sms_sent()
     if outcome.payment is not None:
         # スマホタイプ: the SMS page only opens in the browser that started the payment.
         bind_token(outcome.payment.checkout_token)
     return outcome
+
+
+def _normalized_phone(value: Any) -> str | None:
+    """The mobile number as stored on the payment rows (None when it is not one: the service
+    refuses it before any SMS)."""
+    try:
+        return normalize_phone(str(value or ""), field=SMS_PHONE_FIELD, label="携帯電話番号",
+                               mobile_only=True)
+    except ValidationError:
+        return None
+
+
+def payments_for(state: Any, order_ids: Any) -> dict[str, Any]:
+    """``payment_for`` of many orders in one query (the host's order list)."""
+    return payments.payments_for(order_ids)
 
 
 def payment_for(state: Any, order_id: Any) -> Any:

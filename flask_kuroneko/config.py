@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from .errors import ConfigurationError
+from .web.headers import DEFAULT_CSP
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,8 @@ DEFAULTS: dict[str, Any] = {
     # --- URLs and templates ----------------------------------------------------------------
     "ADMIN_URL_PREFIX": "/admin/kuroneko",
     "CHECKOUT_URL_PREFIX": "/kuroneko",
-    "ADMIN_ENABLED": True,            # register the admin blueprint (when the module exists)
-    "CHECKOUT_ENABLED": True,         # register the checkout blueprint (when the module exists)
+    "ADMIN_ENABLED": True,            # register the admin blueprint
+    "CHECKOUT_ENABLED": True,         # register the checkout blueprint
     "BASE_TEMPLATE": "kuroneko/base.html",
     "CHECKOUT_SUCCESS_ENDPOINT": None,   # url_for(endpoint, order_id=...) after 与信
     "CHECKOUT_FAILURE_ENDPOINT": None,   # url_for(endpoint, order_id=...) after 決済不可
@@ -74,7 +75,15 @@ DEFAULTS: dict[str, Any] = {
     "CART_CODE": None,                # cartCode sent with KAARA0010 (partner id), optional
     "BULK_CONCURRENCY": 8,            # parallel Yamato calls of one runner of a bulk job
     "SMS_WINDOW_MINUTES": 30,         # M12: スマホタイプ authentication window
-    "NOTIFY_SECRET": None,            # path secret of the SMS push receiver (/notify/<secret>)
+    "NOTIFY_SECRET": None,            # SMS push receiver secret (Basic auth password or path)
+    # --- abuse limits (SECURITY.md) ---------------------------------------------------------
+    "SMS_SEND_LIMIT": 5,              # SMS (new orders and 再送信) per phone number and per browser
+    "SMS_SEND_LIMIT_MINUTES": 10,     # ... within this many minutes
+    "SMS_CODE_LIMIT": 10,             # wrong SMS codes per phone number and per browser
+    "SMS_CODE_LIMIT_MINUTES": 30,     # ... within this many minutes
+    "CONTENT_SECURITY_POLICY": DEFAULT_CSP,  # extension's pages; {nonce} filled in; None: none
+    "SECRET_KEY": None,               # encrypts the stored merchant password (else SECRET_KEY)
+    "SECRET_KEY_FALLBACKS": (),       # old keys, still accepted for decryption (rotation)
     "BEHIND_TLS_PROXY": False,        # M14: production pages need HTTPS unless a proxy terminates it
     # --- the host's order statuses (inbound signals) ---------------------------------------
     "SHIPPED_STATUSES": ("発送済み",),
@@ -84,6 +93,9 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_URL": None,              # base URL of a stand-alone sandbox server
     # --- worker -----------------------------------------------------------------------------
     "SWEEP_INTERVAL": 60,             # seconds between two sweeps of `flask kuroneko worker`
+    "SYNC_INTERVAL": 3600,            # seconds: a held payment is compared with Yamato this often
+    "SYNC_BATCH": 200,                # payments read per batch of the status sync
+    "SHIP_WINDOW_WARNING_DAYS": 14,   # flag a 与信 this many days before Yamato's 90-day window ends
     # --- bulk jobs (flask_kuroneko/jobs) ----------------------------------------------------
     "JOBS_RUNNER": None,              # "worker" | "celery"; None = celery after init_celery
     "JOBS_POLL_INTERVAL": 2,          # seconds the worker waits between looks for queued jobs
@@ -120,8 +132,10 @@ def validate(app: Flask) -> None:
         value = app.config[PREFIX + key]
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive number of seconds.")
-    for key in ("BULK_CONCURRENCY", "SMS_WINDOW_MINUTES", "SWEEP_INTERVAL", "JOBS_POLL_INTERVAL",
-                "JOBS_CHUNK_SIZE", "JOBS_CELERY_CHUNKS", "B2_MAX_UPLOAD_MB"):
+    for key in ("BULK_CONCURRENCY", "SMS_WINDOW_MINUTES", "SWEEP_INTERVAL", "SYNC_INTERVAL",
+                "SYNC_BATCH", "SHIP_WINDOW_WARNING_DAYS", "SMS_SEND_LIMIT",
+                "SMS_SEND_LIMIT_MINUTES", "SMS_CODE_LIMIT", "SMS_CODE_LIMIT_MINUTES",
+                "JOBS_POLL_INTERVAL", "JOBS_CHUNK_SIZE", "JOBS_CELERY_CHUNKS", "B2_MAX_UPLOAD_MB"):
         value = app.config[PREFIX + key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(f"KURONEKO_{key} must be a positive integer.")

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 
 class KuronekoError(Exception):
-    """Base class of every error raised by flask_kuroneko."""
+    """Base class of every error raised by flask_kuroneko. ``message`` is a sentence fit to show
+    to whoever can fix the problem (Japanese for the shop's people, English for developers)."""
+
+    def __init__(self, message: str = "", *args: object):
+        super().__init__(message, *args)
+        self.message = message
 
 
 class ConfigurationError(KuronekoError):
@@ -79,6 +84,27 @@ class PaymentNotFound(KuronekoError):
     """No payment with the given id (or order number) exists."""
 
 
+class RuleViolation(KuronekoError):
+    """A merchant action the manual forbids; ``message`` is Japanese, fit for the admin UI."""
+
+
+class SettingsError(RuleViolation):
+    """A settings value that cannot be saved; ``field`` names it, ``message`` is Japanese."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+class FeeConfigError(KuronekoError, ValueError):
+    """A fee setting that cannot be used; ``message`` is Japanese (shown in the admin form)."""
+
+
+class IllegalStatusMove(KuronekoError):
+    """A status move the status writer's table does not allow (a bug in the caller, never a
+    user's input: those are refused earlier with InvalidTransition)."""
+
+
 class CaptureRefused(KuronekoError):
     """売上確定 was not attempted because a rule of the manual is not met (M16/M18).
 
@@ -104,3 +130,41 @@ class OperationPending(KuronekoError):
         self.message = message
         self.state = state
         self.operation = operation
+
+
+#: The command that brings the kuroneko_* tables to what this version needs.
+UPGRADE_COMMAND = "flask kuroneko db upgrade"
+
+
+class SchemaOutOfDate(ConfigurationError):
+    """The kuroneko tables are not at the revision this version of flask-kuroneko needs.
+
+    ``current`` is the database's revision (None: no version table), ``head`` the needed one.
+    """
+
+    def __init__(self, current: str | None, head: str, *, known: bool = True):
+        self.current = current
+        self.head = head
+        if current is None:
+            detail = "the kuroneko tables are missing or predate the migrations (0.1.0)"
+            fix = f"run `{UPGRADE_COMMAND}`"
+        elif not known:
+            detail = (f"the database is at revision {current}, which this version of "
+                      "flask-kuroneko does not know (a newer version upgraded it)")
+            fix = "install the flask-kuroneko version that upgraded it"
+        else:
+            detail = f"the database is at revision {current}, this version needs {head}"
+            fix = f"run `{UPGRADE_COMMAND}`"
+        super().__init__(f"The kuroneko database schema is out of date: {detail}. To fix it, "
+                         f"{fix}.")
+
+    @property
+    def message_ja(self) -> str:
+        """For the admin pages (the server's operator runs the command)."""
+        return ("クロネコ代金後払いのデータベースが最新ではありません"
+                f"（現在: {self.current or 'なし'}、必要: {self.head}）。"
+                f"サーバーで `{UPGRADE_COMMAND}` を実行してください。")
+
+
+class UnrecognisedSchema(ConfigurationError):
+    """kuroneko_* tables without a version table that are not a 0.1.0 install."""

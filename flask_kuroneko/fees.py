@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+
 from typing import Iterable, Sequence
+
+from .errors import FeeConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -18,14 +21,6 @@ FIXED = "fixed"
 TIERED = "tiered"
 MODES = (FIXED, TIERED)
 MAX_FEE = 99_999
-
-
-class FeeConfigError(ValueError):
-    """A fee setting that cannot be used; ``message`` is Japanese (shown in the admin form)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def fee_for_amount(amount: int, *, mode: str, fixed: int | None,

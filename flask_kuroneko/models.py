@@ -1,16 +1,33 @@
-"""Tables of the extension, built on the host's Flask-SQLAlchemy ``db`` (prefix ``kuroneko_``).
+"""Tables of the extension (prefix ``kuroneko_``), on the extension's OWN ``MetaData``.
 
-``define_models(db)`` is called once per ``db`` by ``Kuroneko.init_app``; the classes are cached
-on the ``db`` object so several apps sharing one ``db`` share one set of tables, and the host's
-``create_all`` / migrations see them. Status changes go through ``service.py`` only.
+Why not the host's ``db.Model`` (a change of the boundary DESIGN.md drew): on the host's
+metadata our tables were created by the host's ``db.create_all()`` and written into the
+host's Flask-Migrate history, so an upgrade of flask-kuroneko could not change its own tables
+safely (create_all adds new tables behind the migrations' back and never alters old ones; the
+host's autogenerate would write our schema changes into *its* history). Now:
+
+* the tables live on :data:`metadata` and are created and changed only by the migrations
+  shipped in :mod:`flask_kuroneko.migrations` (``flask kuroneko db upgrade``), which keep
+  their own version table; ``db.create_all()`` does not see them;
+* the classes are still used through the host's ``db.session`` (Flask-SQLAlchemy picks the
+  engine from ``metadata.info["bind_key"]``; there is none, so the default engine), so a
+  payment and the host's order still commit in one transaction;
+* every constraint and index has a stable name (:data:`NAMING_CONVENTION`, our own: a host's
+  convention on its ``db.metadata`` no longer renames ours), the same on SQLite, PostgreSQL
+  and MariaDB, so a migration can name what it changes.
+
+The classes are defined once per process; ``define_models(db)`` is kept for the callers that
+reach them through the per-app state. Status changes go through the payments pipeline only.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
 from types import SimpleNamespace
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase
 
 
 def utcnow() -> datetime:
@@ -60,13 +77,32 @@ STATUS_LABELS = {
 
 _STATUS_LEN = 20
 
+#: Constraint and index names of every kuroneko table. Names must stay within 63 characters
+#: (PostgreSQL's limit; SQLAlchemy would otherwise shorten them differently per database),
+#: which tests/test_migrations.py checks. ``ck`` needs an explicit ``name=`` on the constraint.
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
 
-def define_models(db) -> SimpleNamespace:
-    """Create (once per ``db``) and return the model classes."""
-    cached = getattr(db, "_kuroneko_models", None)
+#: The kuroneko tables, and only those (``flask kuroneko db upgrade`` creates them).
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+def define_models(db: Any = None) -> SimpleNamespace:
+    """The model classes, defined once per process on :class:`Base` (``db`` is not needed:
+    the classes reach an engine only through the session that loads them)."""
+    cached = _defined.get("models")
     if cached is not None:
         return cached
-    Model = db.Model
+    Model = Base
 
     class Settings(Model):
         """M1–M7 plus the extension's own switches; one row (id=1). ``app.config`` may
@@ -89,21 +125,31 @@ def define_models(db) -> SimpleNamespace:
         prepayment_log_enabled = sa.Column(sa.Boolean, nullable=False, default=True)
         conversion_tag = sa.Column(sa.Text, nullable=False, default="")
         conversion_on_review = sa.Column(sa.Boolean, nullable=False, default=False)
-        # B2クラウド (M17): ご依頼主, ご請求先 and the file layout (see docs/b2.md).
-        b2_shipper_name = sa.Column(sa.String(64), nullable=False, default="")
-        b2_shipper_name_kana = sa.Column(sa.String(64), nullable=False, default="")
-        b2_shipper_phone = sa.Column(sa.String(20), nullable=False, default="")
-        b2_shipper_postal_code = sa.Column(sa.String(10), nullable=False, default="")
-        b2_shipper_address = sa.Column(sa.String(128), nullable=False, default="")
-        b2_shipper_building = sa.Column(sa.String(64), nullable=False, default="")
-        b2_billing_customer_code = sa.Column(sa.String(12), nullable=False, default="")
-        b2_billing_class_code = sa.Column(sa.String(3), nullable=False, default="")
-        b2_freight_no = sa.Column(sa.String(2), nullable=False, default="01")
-        b2_slip_types = sa.Column(sa.JSON, nullable=False, default=dict)     # method id -> 送り状種類
-        b2_cool_methods = sa.Column(sa.JSON, nullable=False, default=dict)   # method id -> クール区分
-        b2_header_row = sa.Column(sa.Boolean, nullable=False, default=True)
-        b2_columns = sa.Column(sa.Integer, nullable=False, default=97)
-        b2_notice_mail = sa.Column(sa.Boolean, nullable=False, default=False)
+        # B2クラウド (M17): ご依頼主, ご請求先 and the file layout (see docs/b2.md). Server
+        # defaults: the columns were added to existing settings rows (revision 0003).
+        b2_shipper_name = sa.Column(sa.String(64), nullable=False, default="", server_default="")
+        b2_shipper_name_kana = sa.Column(sa.String(64), nullable=False, default="",
+                                         server_default="")
+        b2_shipper_phone = sa.Column(sa.String(20), nullable=False, default="", server_default="")
+        b2_shipper_postal_code = sa.Column(sa.String(10), nullable=False, default="",
+                                           server_default="")
+        b2_shipper_address = sa.Column(sa.String(128), nullable=False, default="",
+                                       server_default="")
+        b2_shipper_building = sa.Column(sa.String(64), nullable=False, default="",
+                                        server_default="")
+        b2_billing_customer_code = sa.Column(sa.String(12), nullable=False, default="",
+                                             server_default="")
+        b2_billing_class_code = sa.Column(sa.String(3), nullable=False, default="",
+                                          server_default="")
+        b2_freight_no = sa.Column(sa.String(2), nullable=False, default="01", server_default="01")
+        # delivery method id -> 送り状種類 / クール区分 (NULL and {} = none set)
+        b2_slip_types = sa.Column(sa.JSON, nullable=True, default=dict)
+        b2_cool_methods = sa.Column(sa.JSON, nullable=True, default=dict)
+        b2_header_row = sa.Column(sa.Boolean, nullable=False, default=True,
+                                  server_default=sa.true())
+        b2_columns = sa.Column(sa.Integer, nullable=False, default=97, server_default="97")
+        b2_notice_mail = sa.Column(sa.Boolean, nullable=False, default=False,
+                                   server_default=sa.false())
         updated_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
         version = sa.Column(sa.Integer, nullable=False, default=1)
         __mapper_args__ = {"version_id_col": version}
@@ -153,7 +199,7 @@ def define_models(db) -> SimpleNamespace:
         conversion_shown_at = sa.Column(sa.DateTime, nullable=True)  # M13: tag rendered once
         replaces_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payments.id"), nullable=True)
         # Name of the journaled Operation not settled yet (None = none). Kept on the row the
-        # service locks, so the "busy" check sees the latest value on every database (a plain
+        # pipeline locks, so the "busy" check sees the latest value on every database (a plain
         # SELECT of kuroneko_operations may read an old snapshot under REPEATABLE READ).
         open_operation = sa.Column(sa.String(24), nullable=True)
         authorized_at = sa.Column(sa.DateTime, nullable=True)
@@ -256,7 +302,7 @@ def define_models(db) -> SimpleNamespace:
         """One order of a job: claimed by one runner at a time (claimed_by/claimed_until, one
         conditional UPDATE), done once with an outcome, Yamato's code and message."""
         __tablename__ = "kuroneko_job_items"
-        __table_args__ = (sa.Index("ix_kuroneko_job_items_job_state", "job_id", "state"),)
+        __table_args__ = (sa.Index(None, "job_id", "state"),)
         id = sa.Column(sa.Integer, primary_key=True)
         job_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_jobs.id"), nullable=False)
         seq = sa.Column(sa.Integer, nullable=False)                 # position in the job
@@ -282,5 +328,11 @@ def define_models(db) -> SimpleNamespace:
                              PaymentHistory=PaymentHistory, ErrorLog=ErrorLog,
                              PrepaymentLog=PrepaymentLog, Operation=Operation, Job=Job,
                              JobItem=JobItem)
-    db._kuroneko_models = models
+    _defined["models"] = models
     return models
+
+
+_defined: dict[str, SimpleNamespace] = {}
+#: The classes (also reachable as ``kuroneko.models`` / ``state.models``); defined at import
+#: so that :data:`metadata` is complete for the migrations.
+MODELS = define_models()

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from .errors import KuronekoError
+from .errors import RuleViolation
 from .state import current_state
 from .yamato.timezone import JST
 from .models import KIND_LABELS, PaymentKind
@@ -29,14 +29,6 @@ SHIP_WINDOW_DAYS = 90
 #: Format limit of totalAmount (spec §3.1, kaara048E).
 MAX_TOTAL = 999_999
 MAX_METHOD_NAME = 100
-
-
-class RuleViolation(KuronekoError):
-    """A merchant action the manual forbids; ``message`` is Japanese, fit for the admin UI."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # --------------------------------------------------------------------------- M6 ship date

@@ -62,10 +62,6 @@ class KuronekoState:
 
     # ----------------------------------------------------------------- config and settings
 
-    def config(self, name: str) -> Any:
-        """Strict accessor of ``KURONEKO_<name>`` for the current app."""
-        return config.get(name)
-
     def settings(self) -> EffectiveSettings:
         """The settings in force: read once per request (or per unit of work that holds them,
         see :meth:`holding_settings`), on every call elsewhere."""

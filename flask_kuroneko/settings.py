@@ -20,11 +20,11 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
-from . import fees
+from . import fees, secretbox
 from .config import ENVIRONMENTS, PREFIX, SETTINGS_OVERRIDES
-from .errors import ConfigurationError
+from .errors import ConfigurationError, SettingsError
 from .state import current_state
-from .rules import MAX_TOTAL, SHIP_WINDOW_DAYS, RuleViolation
+from .rules import MAX_TOTAL, SHIP_WINDOW_DAYS
 from .b2 import Cool, SlipType
 
 logger = logging.getLogger(__name__)
@@ -70,14 +70,6 @@ B2_SLIP_TYPES = {t.value: t.label for t in SlipType if t.rules.exportable}
 B2_COOL_TYPES = {Cool.NORMAL.value: "通常", Cool.FROZEN.value: "冷凍", Cool.CHILLED.value: "冷蔵"}
 #: The B2 fields (their own admin page, 「B2クラウド設定」).
 B2_FIELDS = tuple(name for name in FIELDS if name.startswith("b2_"))
-
-
-class SettingsError(RuleViolation):
-    """A settings value that cannot be saved; ``field`` names it, ``message`` is Japanese."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(message)
-        self.field = field_name
 
 
 @dataclass(frozen=True)
@@ -333,7 +325,8 @@ def _explain_missing_tables(models: Any, session: Any, exc: Exception) -> None:
     if missing:
         raise ConfigurationError(
             "The kuroneko_* tables do not exist in this database: run `flask kuroneko init-db` "
-            "(or db.create_all(), or your migrations).") from exc
+            "(`flask kuroneko db upgrade` in a deploy; db.create_all() does not create "
+            "them).") from exc
 
 
 def load_row(*, create: bool = False) -> Any:
@@ -352,11 +345,42 @@ def load_row(*, create: bool = False) -> Any:
 
 
 def stored_values() -> dict[str, Any]:
-    """What the admin saved (fresh defaults when nothing was saved yet)."""
+    """What the admin saved (fresh defaults when nothing was saved yet); the password
+    decrypted (secretbox: it is encrypted at rest)."""
     row = load_row()
     if row is None:
         return dict(FRESH_DEFAULTS)
-    return {name: getattr(row, name) for name in FIELDS}
+    values = {name: getattr(row, name) for name in FIELDS}
+    values["password"] = _decrypted(values["password"])
+    return values
+
+
+def _decrypted(stored: str | None) -> str:
+    """A password that cannot be decrypted (key changed) counts as not set: the admin page
+    still opens and asks for it, and nothing is sent to Yamato with a wrong one."""
+    if not stored:
+        return ""
+    try:
+        return secretbox.box_for(current_app.config).decrypt(stored)
+    except secretbox.SecretBoxError as exc:
+        logger.error("kuroneko settings: %s", exc)
+        return ""
+
+
+def reencrypt_password() -> bool:
+    """Encrypt the stored password with the current key (plain text written before
+    encryption, or a value of an old key); commit. True when the row changed."""
+    row = load_row()
+    if row is None or not row.password:
+        return False
+    box = secretbox.box_for(current_app.config)
+    if not box.needs_rotation(row.password):
+        return False
+    row.password = box.encrypt(box.decrypt(row.password))
+    _, session = _models_and_session()
+    session.commit()
+    logger.info("settings: merchant password re-encrypted with the current key")
+    return True
 
 
 def effective_settings() -> EffectiveSettings:
@@ -392,6 +416,8 @@ def save_settings(changes: Mapping[str, Any]) -> EffectiveSettings:
                                           f"{SETTINGS_OVERRIDES[name]}）で固定されているため変更できません。")
             continue
         cleaned[name] = VALIDATORS[name](value)
+    if cleaned.get("password"):
+        cleaned["password"] = secretbox.box_for(current_app.config).encrypt(cleaned["password"])
     row = load_row(create=True)
     for name, value in cleaned.items():
         setattr(row, name, value)

@@ -78,13 +78,6 @@ def database_url(_server_database, tmp_path) -> str:
     return _server_database or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
-def test_database_url(tmp_path) -> str:
-    """Deprecated helper kept for early callers: SQLite only. Use the ``database_url`` fixture."""
-    return f"sqlite:///{tmp_path / 'test.sqlite'}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
-
 # --------------------------------------------------------------------------- extension core
 
 
@@ -97,18 +90,18 @@ def app_config() -> dict:
 @pytest.fixture
 def app(database_url, simulator, app_config):
     """The minimal host shop of tests/hosts/simple_shop.py with the extension initialised,
-    tables created (dropped afterwards), the sandbox served in-process by ``simulator``."""
+    tables created (the shop's by create_all, ours by the migrations; all dropped afterwards),
+    the sandbox served in-process by ``simulator``."""
     from hosts import simple_shop
+    from schema_support import create_tables, drop_tables
 
     application = simple_shop.create_app(database_url, **app_config)
     with application.app_context():
-        simple_shop.db.create_all()
+        create_tables(simple_shop.db)
         application.extensions["kuroneko"].use_simulator(simulator)
     yield application
     with application.app_context():
-        simple_shop.db.session.remove()
-        simple_shop.db.drop_all()
-        simple_shop.db.engine.dispose()
+        drop_tables(simple_shop.db)
 
 
 @pytest.fixture
@@ -138,14 +131,13 @@ def process_shop(database_url, tmp_path):
     process): no in-process simulator object of its own — the sandbox state lives in a SQLite
     file the processes share. Yields (app, state_file) inside an app context."""
     from hosts import simple_shop
+    from schema_support import create_tables, drop_tables
     state_file = str(tmp_path / "sandbox-state.sqlite")
     application = simple_shop.create_app(database_url, KURONEKO_SANDBOX_STATE=state_file)
     with application.app_context():
-        simple_shop.db.create_all()
+        create_tables(simple_shop.db)
         yield application, state_file
-        simple_shop.db.session.remove()
-        simple_shop.db.drop_all()
-        simple_shop.db.engine.dispose()
+        drop_tables(simple_shop.db)
 
 
 # --------------------------------------------------------------------------- service tests
@@ -181,3 +173,28 @@ def received(app):
     yield got
     for sig, handler in handlers:
         sig.disconnect(handler, sender=app)
+
+
+# --------------------------------------------------------------------------- hardening summary
+# One line per area (bad inputs tried and 500s, security checks passed) at the end of the run
+# and in test-artifacts/summary/ for .ci/run. Tests of the `security` marker are counted here.
+
+_security_results = {"passed": 0, "failed": 0}
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    if "security" not in report.keywords or report.skipped:
+        return
+    _security_results["passed" if report.passed else "failed"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    import summary
+    if sum(_security_results.values()):
+        summary.record_checks("security checks", **_security_results)
+    if summary.LINES:
+        terminalreporter.section("hardening summary")
+        for line in summary.LINES.values():
+            terminalreporter.write_line(line)

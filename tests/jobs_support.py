@@ -60,6 +60,20 @@ def authorized(kuroneko, shop: dict, count: int = 1, **order_fields) -> list:
     return out
 
 
+def ship(payment, carrier: str, tracking_no: str | None = None) -> int:
+    """The shop marks the payment's order shipped (without telling the extension); another
+    carrier's parcel goes with the shop's other delivery method (M16: an order on a Yamato
+    delivery method is never confirmed as another carrier's). Returns the order id."""
+    order = simple_shop.db.session.get(simple_shop.ShopOrder, int(payment.host_order_id))
+    if carrier != YAMATO:
+        M = simple_shop.DeliveryMethod
+        order.delivery_method_id = simple_shop.db.session.scalar(
+            sa.select(M.id).where(M.name != "宅急便").order_by(M.id).limit(1))
+    order.carrier, order.tracking_no, order.status = carrier, tracking_no, simple_shop.SHIPPED
+    simple_shop.db.session.commit()
+    return order.id
+
+
 def issued_file(rows: list[tuple[str, str]], *, header: bool = False, encoding: str = "cp932",
                 bom: bool = False, newline: str = "\r\n", columns: int = 97) -> bytes:
     """B2's 発行済データ for (お客様管理番号, 伝票番号) rows: every field quoted."""
@@ -73,6 +87,22 @@ def issued_file(rows: list[tuple[str, str]], *, header: bool = False, encoding: 
         writer.writerow(row)
     data = out.getvalue().encode(encoding)
     return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def multipart(fields: dict[str, str], file_bytes: bytes, file_name: str = "issued.csv",
+              field: str = "file") -> dict:
+    """Keyword arguments of ``client.post`` for a multipart body built in memory (the test
+    client spools a big ``data={...: (BytesIO, name)}`` to a temporary file that nobody
+    closes when a view refuses the body unread)."""
+    boundary = "kuroneko-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+             f"{value}\r\n".encode() for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+                 f'filename="{file_name}"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+                 + file_bytes + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return {"input_stream": io.BytesIO(body), "content_length": len(body),
+            "content_type": f"multipart/form-data; boundary={boundary}"}
 
 
 def run(job) -> object:
@@ -108,4 +138,5 @@ def use_b2_settings(**extra) -> None:
 
 
 __all__ = ["B2_SETTINGS", "UNUSABLE_SLIP", "YAMATO", "authorized", "history_ok", "issued_file",
-           "items", "outcomes", "run", "slips", "use_b2_settings", "yamato_events"]
+           "items", "multipart", "outcomes", "run", "ship", "slips", "use_b2_settings",
+           "yamato_events"]

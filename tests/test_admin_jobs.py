@@ -13,8 +13,8 @@ from flask_kuroneko import jobs
 from flask_kuroneko.jobs import store
 from flask_kuroneko.settings import effective_settings
 from hosts import simple_shop
-from jobs_support import (UNUSABLE_SLIP, authorized, issued_file, items, run, slips,
-                          use_b2_settings)
+from jobs_support import (UNUSABLE_SLIP, authorized, issued_file, items, multipart, run,
+                          slips, use_b2_settings)
 from service_support import models, rows
 from test_admin_support import PREFIX, csrf_token, page, post, text
 
@@ -106,12 +106,9 @@ def test_missing_file_and_huge_upload(app, client, db):
     assert none.status_code == 400 and "ファイルを選んでください" in text(none)
     # 50 MB, as a browser sends it (built in memory: the test client would spool it to a
     # temporary file nobody closes when the body is refused unread)
-    body = (f'--B\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
-            '--B\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
-            'Content-Type: text/csv\r\n\r\n').encode() + b"x" * (50 * 1024 * 1024) + b"\r\n--B--\r\n"
-    big = client.post(PREFIX + "/b2/import", input_stream=io.BytesIO(body),
-                      content_length=len(body), content_type="multipart/form-data; boundary=B")
-    assert big.status_code == 413 and "大きすぎます" in text(big)
+    big = client.post(PREFIX + "/b2/import",
+                      **multipart({"csrf_token": token}, b"x" * (50 * 1024 * 1024), "big.csv"))
+    assert big.status_code == 413 and "大きすぎます" in text(big) and "#" not in text(big)
     assert rows(models().Job) == []
 
 

@@ -43,6 +43,8 @@ def test_smartphone_wrong_then_right_code(driver, shop, simulator):
     page = text(driver.get(sms_url))
     assert "SMS認証" in page and "4桁の認証番号" in page and "***-****-5678" in page
     assert 'name="viewport"' in page and 'inputmode="numeric"' in page
+    # sandbox only: the code "sent" to this 決済ID is shown so a demo can go on
+    assert f'<span class="sandbox-sms">{code_of(simulator, payment)}</span>' in page
 
     response = driver.enter_sms_code(sms_url, "0000")
     assert response.status_code == 200

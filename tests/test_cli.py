@@ -11,12 +11,16 @@ def _tables(db) -> set[str]:
 
 
 def test_init_db_creates_only_kuroneko_tables_and_default_methods(app, db, kuroneko):
+    from schema_support import drop_kuroneko_tables
     kuroneko_tables = [m.__table__ for m in vars(kuroneko.models).values()]
-    db.metadata.drop_all(bind=db.engine, tables=kuroneko_tables)
-    assert not any(t.startswith("kuroneko_") for t in _tables(db))
+    drop_kuroneko_tables(db.engine)
+    before = _tables(db)
+    assert not any(t.startswith("kuroneko_") for t in before)
     result = app.test_cli_runner().invoke(args=["kuroneko", "init-db"])
     assert result.exit_code == 0, result.output
-    assert {t.name for t in kuroneko_tables} <= _tables(db)
+    assert "tables ready at revision" in result.output
+    created = _tables(db) - before
+    assert created == {t.name for t in kuroneko_tables} | {"kuroneko_alembic_version"}
     assert "payment method created" in result.output
     assert [(m.kind, m.active) for m in rules.list_methods()] == [("invoice", True), ("smartphone", False)]
     again = app.test_cli_runner().invoke(args=["kuroneko", "init-db"])   # idempotent
@@ -88,3 +92,66 @@ def test_worker_stops_after_the_current_sweep_on_sigterm(app, db, kuroneko):
     assert result.output.count("kuroneko sweep:") == 1        # stopped during the 30 s wait
     assert "kuroneko worker stopped" in result.output
     assert signal.getsignal(signal.SIGTERM) is before         # handlers restored
+
+
+def test_sweep_exits_1_when_yamato_answers_http_500(app, db, kuroneko, simulator):
+    """Monitoring must notice an outage the sweep survives: every status inquiry gets 500."""
+    payment_id = _payment_under_review(kuroneko)
+    simulator.advance(601)
+    simulator.inject_fault("http500", times=None)
+    result = app.test_cli_runner().invoke(args=["kuroneko", "sweep"])
+    assert result.exit_code == 1, result.output
+    assert "yamato_unreachable=1" in result.output
+    assert "Yamato unreachable" in result.output
+    db.session.expire_all()
+    assert db.session.get(kuroneko.models.Payment, payment_id).status == "under_review"
+    simulator.clear_faults()
+    ok = app.test_cli_runner().invoke(args=["kuroneko", "sweep"])
+    assert ok.exit_code == 0 and "yamato_unreachable=0" in ok.output
+
+
+def test_worker_once_exits_1_after_a_failing_sweep(app, db, kuroneko):
+    kuroneko.models.Operation.__table__.drop(bind=db.engine)    # the sweep now fails
+    db.session.remove()
+    result = app.test_cli_runner().invoke(args=["kuroneko", "worker", "--once"])
+    assert result.exit_code == 1, result.output
+    assert "kuroneko sweep failed" in result.output
+
+
+def test_worker_once_exits_1_when_yamato_is_unreachable(app, db, kuroneko, simulator):
+    _payment_under_review(kuroneko)
+    simulator.advance(601)
+    simulator.inject_fault("refuse", times=None)
+    result = app.test_cli_runner().invoke(args=["kuroneko", "worker", "--once"])
+    assert result.exit_code == 1, result.output
+
+
+def _authorized(kuroneko, phone="03-1234-5001"):
+    from hosts import simple_shop
+    invoice, _ = rules.ensure_default_methods()
+    order = simple_shop.make_order(billing=dict(simple_shop.DEFAULT_BILLING, phone=phone))
+    outcome = kuroneko.start_payment(order, invoice.id)
+    assert outcome.kind == "authorized"
+    return outcome.payment
+
+
+def test_sync_command(app, db, kuroneko, simulator):
+    p = _authorized(kuroneko)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["kuroneko", "sync", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "asked=1" in result.output and "unchanged=1" in result.output
+    assert "asked=0" in runner.invoke(args=["kuroneko", "sync"]).output    # fresh: not due
+    kuroneko.client().cancel(p.order_no)                        # behind the shop's back
+    one = runner.invoke(args=["kuroneko", "sync", "--payment", str(p.id)])
+    assert one.exit_code == 0, one.output
+    assert f"payment {p.id} ({p.order_no}): 取消済み / ヤマト 取消済み / 不一致:" in one.output
+    missing = runner.invoke(args=["kuroneko", "sync", "--payment", "999999"])
+    assert missing.exit_code == 1 and "見つかりません" in missing.output
+
+
+def test_sync_command_exits_1_when_yamato_is_down(app, db, kuroneko, simulator):
+    _authorized(kuroneko)
+    simulator.inject_fault("http500", times=None)
+    result = app.test_cli_runner().invoke(args=["kuroneko", "sync", "--all"])
+    assert result.exit_code == 1 and "unreachable=1" in result.output

@@ -96,6 +96,69 @@ def test_unusable_success_answers_are_malformed(client, body, content_type):
     assert info.value.may_have_reached is True
 
 
+def _change_amount(c):
+    from flask_kuroneko.yamato.datatypes import AmountChangeRequest, Item
+    return c.change_amount(AmountChangeRequest("ORD-000123", 1000, (Item("テスト商品", 1000),),
+                                               "1000001", "東京都千代田区千代田１‐１"))
+
+
+def _reissue(c):
+    from flask_kuroneko.yamato.codes import ReissueContents
+    from flask_kuroneko.yamato.datatypes import Item, ReissueRequest
+    return c.reissue_invoice(ReissueRequest("ORD-000123", ReissueContents.WITHDRAW, "1000001",
+                                            "東京都千代田区千代田１‐１", (Item("テスト商品", 1000),)))
+
+
+# Operations whose success answer has no field of its own (or one the client does not
+# check), so nothing but the returnCode check stands between these answers and "success".
+UNCHECKED_SUCCESS = [
+    ("KAACL0010", "kaacl_success.xml", lambda c: c.cancel("ORD-000123")),
+    ("KAASL0010", "kaasl_success.xml",
+     lambda c: c.register_shipment(ShipmentRequest("ORD-000123", ProcessDiv.CANCEL))),
+    ("KAAKK0010", "kaakk_success.xml", _change_amount),
+    ("KAARR0010", "kaarr_success.xml", _reissue),
+    ("KAAST0010", "kaast_success.xml", lambda c: c.get_status("ORD-000123")),
+]
+ODD_RETURN_CODES = ["2", "9", "", "00", "０", "-1", "OK", "0 1", None]
+
+
+@pytest.mark.parametrize("return_code", ODD_RETURN_CODES)
+@pytest.mark.parametrize("code,fixture,call", UNCHECKED_SUCCESS, ids=[u[0] for u in UNCHECKED_SUCCESS])
+@responses.activate
+def test_return_code_neither_0_nor_1_is_never_success(client, code, fixture, call, return_code):
+    """A complete, otherwise valid success body with an odd returnCode (None: the element is
+    missing) is an unknown outcome: MalformedResponseError, Yamato may have acted."""
+    body = xml(fixture)
+    assert "<returnCode>0</returnCode>" in body
+    replacement = "" if return_code is None else f"<returnCode>{return_code}</returnCode>"
+    responses.add(responses.POST, url(code), body=body.replace("<returnCode>0</returnCode>",
+                                                               replacement))
+    with pytest.raises(MalformedResponseError) as info:
+        call(client)
+    assert info.value.may_have_reached is True
+    assert info.value.operation == code and info.value.order_no == "ORD-000123"
+    assert len(responses.calls) == 1                                # never retried
+
+
+@pytest.mark.parametrize("first,second", [("1", "0"), ("0", "1"), ("0", "0")])
+@responses.activate
+def test_a_repeated_return_code_is_never_success(client, first, second):
+    body = xml("kaacl_success.xml").replace(
+        "<returnCode>0</returnCode>", f"<returnCode>{first}</returnCode><returnCode>{second}</returnCode>")
+    responses.add(responses.POST, url("KAACL0010"), body=body)
+    with pytest.raises(MalformedResponseError) as info:
+        client.cancel("ORD-000123")
+    assert info.value.may_have_reached is True and "twice" in str(info.value)
+
+
+@pytest.mark.parametrize("code,fixture,call", UNCHECKED_SUCCESS, ids=[u[0] for u in UNCHECKED_SUCCESS])
+@responses.activate
+def test_the_unmodified_success_bodies_are_success(client, code, fixture, call):
+    """The control of the two tests above: the same bodies with returnCode 0 succeed."""
+    responses.add(responses.POST, url(code), body=xml(fixture))
+    assert call(client).raw["returnCode"] == "0"
+
+
 @pytest.mark.parametrize("status", [500, 502, 302, 404])
 @responses.activate
 def test_http_not_200_is_malformed(client, status):

@@ -14,7 +14,7 @@ import responses
 from responses import matchers
 
 from flask_kuroneko.yamato.client import KuronekoClient
-from flask_kuroneko.yamato.codes import (CreditDecision, ProcessDiv, ReissueContents,
+from flask_kuroneko.yamato.codes import (ChangeSendDiv, CreditDecision, ProcessDiv, ReissueContents,
                                          ReissueReason, SendDiv, SmsResult, TransactionStatus,
                                          WarningCode)
 from flask_kuroneko.yamato.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer,
@@ -165,6 +165,44 @@ def test_change_amount_fields():
 
 
 @responses.activate
+def test_change_amount_of_a_smartphone_payment_sends_send_div_2():
+    """WooCommerce and w2 send sendDiv 2 (SMS連携決済) with KAAKK0010 for スマホタイプ orders."""
+    req = AmountChangeRequest(order_no="SMS0001", total_amount=900, items=(Item("テスト商品", 900),),
+                              post_code="1000001", address="東京都千代田区千代田１‐１",
+                              send_div=ChangeSendDiv.SMS)
+    expect(responses, "KAAKK0010", {
+        **CRED, **REQ_DATE, "orderNo": "SMS0001", "postCode": "1000001",
+        "address1": "東京都千代田区千代田１‐１", "itemName1": "テスト商品", "subTotal1": "900",
+        "totalAmount": "900", "sendDiv": "2"}, xml("kaakk_success.xml").replace("ORD-000123", "SMS0001"))
+    assert make_client().change_amount(req).raw["returnCode"] == "0"
+    plain_int = AmountChangeRequest("SMS0001", 900, (Item("テスト商品", 900),), "1000001",
+                                    "東京都千代田区千代田１‐１", send_div=2)
+    assert make_client().build_form("KAAKK0010", plain_int)["sendDiv"] == "2"
+
+
+@responses.activate
+def test_reissue_carries_bill_post_code():
+    """KAARR0010's フリー項目 (spec §3.8), normalised like KAARA's, after the item lines."""
+    reissue = ReissueRequest(order_no="ORD-000123", contents=ReissueContents.REISSUE,
+                             post_code="1000001", address="東京都千代田区千代田１‐１",
+                             items=(Item("テスト商品", 1100),), reason=ReissueReason.MOVED,
+                             send_div=ChangeSendDiv.BUNDLED, free_text=" 会員 No 12 ")
+    expected = {
+        **CRED, "orderNo": "ORD-000123", "requestContents": "1", "reasonReissue": "4",
+        "sendDiv": "1", "postCode": "1000001", "address1": "東京都千代田区千代田１‐１",
+        "itemName1": "テスト商品", "subTotal1": "1100", "billPostCode": "会員Ｎｏ１２"}
+    expect(responses, "KAARR0010", expected, xml("kaarr_success.xml"))
+    assert make_client().reissue_invoice(reissue).reissue_code == "1"
+    assert list(make_client().build_form("KAARR0010", reissue))[-2:] == ["billPostCode", "password"]
+    half = ReissueRequest("ORD-000123", ReissueContents.WITHDRAW, "1000001", "東京都千代田区千代田１",
+                          (Item("A", 1),), free_text="ABC-123_ｸｰﾎﾟﾝ")
+    assert make_client().build_form("KAARR0010", half)["billPostCode"] == "ABC-123_ｸｰﾎﾟﾝ"
+    blank = ReissueRequest("ORD-000123", ReissueContents.WITHDRAW, "1000001", "東京都千代田区千代田１",
+                           (Item("A", 1),), free_text="  ")
+    assert "billPostCode" not in make_client().build_form("KAARR0010", blank)
+
+
+@responses.activate
 def test_reissue_fields_have_no_request_date():
     items = (Item("テスト商品", 1100),)
     reissue = ReissueRequest(order_no="ORD-000123", contents=ReissueContents.REISSUE,
@@ -265,7 +303,21 @@ def test_every_call_has_the_timeout():
     ("KAARR0010", lambda: ReissueRequest("A1", 1, "1000001", "東京都千代田区千代田１", (Item("A", 1),),
                                          reason=9), "reasonReissue"),
     ("KAAKK0010", lambda: AmountChangeRequest("A1", 100, (Item("A", 100),), "1000001",
-                                              "東京都千代田区千代田１", send_div=2), "sendDiv"),
+                                              "東京都千代田区千代田１", send_div=3), "sendDiv"),
+    ("KAAKK0010", lambda: AmountChangeRequest("A1", 100, (Item("A", 100),), "1000001",
+                                              "東京都千代田区千代田１", send_div="2"), "sendDiv"),
+    ("KAAKK0010", lambda: AmountChangeRequest("A1", 100, (Item("A", 100),), "1000001",
+                                              "東京都千代田区千代田１", send_div=True), "sendDiv"),
+    # KAARA's SendDiv.BUNDLED is 2 as well, but means 同梱: refused, not sent as "SMS".
+    ("KAAKK0010", lambda: AmountChangeRequest("A1", 100, (Item("A", 100),), "1000001",
+                                              "東京都千代田区千代田１", send_div=SendDiv.BUNDLED),
+     "sendDiv"),
+    ("KAARR0010", lambda: ReissueRequest("A1", 3, "1000001", "東京都千代田区千代田１", (Item("A", 1),),
+                                         send_div=ChangeSendDiv.SMS), "sendDiv"),
+    ("KAARR0010", lambda: ReissueRequest("A1", 3, "1000001", "東京都千代田区千代田１", (Item("A", 1),),
+                                         free_text="あ" * 21), "billPostCode"),
+    ("KAARR0010", lambda: ReissueRequest("A1", 3, "1000001", "東京都千代田区千代田１", (Item("A", 1),),
+                                         free_text="メモ①"), "billPostCode"),
     ("KAARA0010", lambda: messy_authorization(destination=Destination("佐藤", "1000001", "東京都港区1")),
      "sendDiv"),
     ("KAARA0010", lambda: messy_authorization(send_div=SendDiv.GIFT), "sendName"),

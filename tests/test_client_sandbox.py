@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from flask_kuroneko.yamato.client import KuronekoClient
-from flask_kuroneko.yamato.codes import (CreditDecision, ProcessDiv, ReissueContents,
+from flask_kuroneko.yamato.codes import (ChangeSendDiv, CreditDecision, ProcessDiv, ReissueContents,
                                          ReissueReason, SendDiv, SmsResult, TransactionStatus,
                                          WarningCode)
 from flask_kuroneko.yamato.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer,
@@ -74,6 +74,23 @@ def no_http(sandbox_session, monkeypatch):
 
     monkeypatch.setattr(adapter, "send", counting)
     return calls
+
+
+@pytest.fixture
+def posted(sandbox_session, monkeypatch):
+    """The decoded form of every request that reaches the sandbox adapter, in order."""
+    from urllib.parse import parse_qsl
+    adapter = sandbox_session.get_adapter("http://sandbox.kuroneko.invalid/")
+    forms = []
+    original = adapter.send
+
+    def recording(request, **kw):
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        forms.append((request.url.rsplit("/", 1)[-1][:9], dict(parse_qsl(body or ""))))
+        return original(request, **kw)
+
+    monkeypatch.setattr(adapter, "send", recording)
+    return forms
 
 
 # --------------------------------------------------------------------------- KAARA0010
@@ -395,6 +412,24 @@ class TestChangeAmount:
             api_client.change_amount(change_req(no, 900))
         assert info.value.code == "kaakk011E"
 
+    def test_smartphone_payment_with_send_div_2(self, api_client, simulator, posted):
+        """利用額変更 of a スマホタイプ payment sends sendDiv 2 (as WooCommerce and w2 do) and the
+        sandbox accepts it."""
+        no = order_no()
+        api_client.authorize(auth_req(no, tel="090-1234-5678", send_div=SendDiv.SMS))
+        assert api_client.verify_sms(no, simulator.sms_code(M, no)).result is SmsResult.OK
+        api_client.change_amount(change_req(no, 900, send_div=ChangeSendDiv.SMS))
+        code, form = posted[-1]
+        assert code == "KAAKK0010"
+        assert form == {"ycfStrCode": M, "orderNo": no, "postCode": "1000001",
+                        "address1": "東京都千代田区千代田１‐１", "itemName1": "テスト商品",
+                        "itemCount1": "1", "unitPrice1": "800", "subTotal1": "800",
+                        "itemName2": "送料", "subTotal2": "100", "totalAmount": "900",
+                        "sendDiv": "2", "requestDate": form["requestDate"], "password": "testpass"}
+        tx = simulator.transaction(M, no)
+        assert tx["current_total"] == 900 and tx["sendDiv"] == 3
+        assert api_client.get_status(no).status is TransactionStatus.APPROVED
+
     def test_validation_before_http(self, api_client, no_http):
         with pytest.raises(ValidationError) as info:
             api_client.change_amount(change_req("T1", 900, items=(Item("A", 800),)))
@@ -435,6 +470,30 @@ class TestReissue:
         with pytest.raises(ApiError) as info:
             api_client.reissue_invoice(reissue_req(no, ReissueContents.WITHDRAW))
         assert info.value.code == "kaarr017E"
+
+    def test_bill_post_code_with_the_bundle_contract(self, api_client, simulator, posted):
+        """KAARR0010's billPostCode reaches Yamato and replaces the stored フリー項目."""
+        simulator.configure_merchant(M, contracts={"bundle": True})
+        no = self.invoiced(api_client, simulator)
+        result = api_client.reissue_invoice(reissue_req(no, reason=ReissueReason.MOVED,
+                                                        reason_text=None, free_text="会員 12"))
+        assert result.reissue_code == "1"
+        code, form = posted[-1]
+        assert code == "KAARR0010"
+        assert form == {"ycfStrCode": M, "orderNo": no, "requestContents": "1",
+                        "reasonReissue": "4", "postCode": "1000001",
+                        "address1": "東京都千代田区千代田１‐１", "itemName1": "テスト商品",
+                        "itemCount1": "1", "unitPrice1": "1000", "subTotal1": "1000",
+                        "itemName2": "送料", "subTotal2": "100", "billPostCode": "会員１２",
+                        "password": "testpass"}
+        assert simulator.transaction(M, no)["billPostCode"] == "会員１２"
+
+    def test_bill_post_code_needs_the_bundle_contract(self, api_client, simulator):
+        no = self.invoiced(api_client, simulator)
+        with pytest.raises(ApiError) as info:
+            api_client.reissue_invoice(reissue_req(no, free_text="会員12"))
+        assert info.value.code == "kaarr058E"
+        assert simulator.transaction(M, no)["reissue"]["count"] == 0
 
     def test_state_errors(self, api_client, simulator):
         no = approved(api_client)

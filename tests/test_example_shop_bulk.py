@@ -58,3 +58,20 @@ def test_bulk_without_selection_or_token_changes_nothing(shop):
                                                             "order_id": [str(order.id)]})
     assert forged.status_code == 302
     assert [o.status for o in orders(shop)] == [order.status] and order.status != "発送済み"
+
+
+def test_b2_import_takes_a_file_larger_than_the_shops_request_limit(shop):
+    """The shop limits requests to 1 MB (MAX_CONTENT_LENGTH); the B2 import endpoint has its
+    own limit (KURONEKO_B2_MAX_UPLOAD_MB), so a 2 MB issued-data file is read."""
+    from jobs_support import issued_file, multipart, slips
+    numbers = slips()
+    data = issued_file([(f"Z{n:05d}", next(numbers)) for n in range(4500)])
+    assert 1024 * 1024 < len(data) < 3 * 1024 * 1024
+    admin = ShopDriver(shop.test_client())
+    admin_login(admin)
+    token = csrf_token(text(admin.get("/admin/kuroneko/b2/import")))
+    response = admin.client.post("/admin/kuroneko/b2/import",
+                                 **multipart({"csrf_token": token}, data))
+    assert response.status_code == 302, text(response)[:500]
+    page = text(admin.get(response.location))
+    assert 'id="job-count-skipped">4500<' in page

@@ -7,15 +7,8 @@ from __future__ import annotations
 from flask_kuroneko import payments
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
-from jobs_support import UNUSABLE_SLIP, authorized, history_ok, items, run, slips
+from jobs_support import UNUSABLE_SLIP, authorized, history_ok, items, run, ship, slips
 from service_support import OTHER, YAMATO
-
-
-def ship(payment, carrier, tracking_no=None):
-    order = simple_shop.db.session.get(simple_shop.ShopOrder, int(payment.host_order_id))
-    order.carrier, order.tracking_no, order.status = carrier, tracking_no, simple_shop.SHIPPED
-    simple_shop.db.session.commit()
-    return order.id
 
 
 def by_order(job) -> dict[str, object]:

@@ -17,7 +17,7 @@ import pytest
 from flask_kuroneko.jobs import store
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
-from jobs_support import authorized, history_ok, items, yamato_events
+from jobs_support import authorized, history_ok, items, ship, yamato_events
 from process_support import TESTS, child_env
 from service_support import OTHER, setup_shop
 
@@ -85,12 +85,7 @@ def wait_done(job_id: int, worker, log, timeout: float = 90.0):
 def test_a_celery_worker_runs_a_bulk_job_in_chunks_each_order_once(celery_world):
     save_settings({"other_carrier_enabled": True})
     paid = authorized(simple_shop.kuroneko, celery_world["ids"], 8)
-    ids = []
-    for p in paid:
-        order = simple_shop.db.session.get(simple_shop.ShopOrder, int(p.host_order_id))
-        order.carrier, order.status = OTHER, simple_shop.SHIPPED
-        ids.append(order.id)
-    simple_shop.db.session.commit()
+    ids = [ship(p, OTHER) for p in paid]
     expected = [(p.id, p.order_no) for p in paid]
     celery_world["simulator"].inject_fault("latency", operation="KAASL0010", seconds=0.1,
                                            times=None)

@@ -16,7 +16,7 @@ import pytest
 from flask_kuroneko.jobs import store
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
-from jobs_support import authorized, history_ok, items, yamato_events
+from jobs_support import authorized, history_ok, items, ship, yamato_events
 from process_support import TESTS, app_target, child_env, flask_cli
 from service_support import OTHER, rows, models
 
@@ -35,12 +35,7 @@ def world(process_shop, database_url):
 def shipped_job(world, count: int):
     save_settings({"other_carrier_enabled": True})
     paid = authorized(simple_shop.kuroneko, world["ids"], count)
-    ids = []
-    for p in paid:
-        order = simple_shop.db.session.get(simple_shop.ShopOrder, int(p.host_order_id))
-        order.carrier, order.status = OTHER, simple_shop.SHIPPED
-        ids.append(order.id)
-    simple_shop.db.session.commit()
+    ids = [ship(p, OTHER) for p in paid]
     job = simple_shop.kuroneko.start_bulk_ship(ids, actor="test")
     return job.id, [(p.id, p.order_no) for p in paid]
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_kuroneko.jobs import runner, store
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
-from jobs_support import authorized, items, issued_file, slips
+from jobs_support import authorized, issued_file, items, ship, slips
 from service_support import OTHER, models
 from test_jobs_store import dead_owner
 
@@ -35,10 +35,7 @@ def test_the_worker_runs_a_queued_job_between_sweeps(app, kuroneko, shop):
 def test_the_worker_takes_over_the_items_of_a_dead_runner(app, kuroneko, shop):
     save_settings({"other_carrier_enabled": True})
     [p] = authorized(kuroneko, shop)
-    order = simple_shop.db.session.get(simple_shop.ShopOrder, int(p.host_order_id))
-    order.carrier = OTHER
-    simple_shop.db.session.commit()
-    job = kuroneko.start_bulk_ship([order.id])
+    job = kuroneko.start_bulk_ship([ship(p, OTHER)])
     token, ids = store.claim(job.id, 1)
     I = models().JobItem
     simple_shop.db.session.execute(sa.update(I).where(I.id == ids[0]).values(claimed_by=dead_owner()))

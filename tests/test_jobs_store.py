@@ -18,7 +18,7 @@ from flask_kuroneko.jobs.store import ItemSpec
 from flask_kuroneko.payments import journal
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
-from jobs_support import authorized, history_ok, items, run, yamato_events
+from jobs_support import authorized, history_ok, items, run, ship, yamato_events
 from service_support import OTHER, models, rows
 
 
@@ -91,12 +91,7 @@ def test_a_dead_runners_items_are_taken_over_at_once_a_live_ones_are_not(app, db
 def test_two_runners_on_one_job_capture_each_order_once(app, kuroneko, shop, simulator, calls):
     save_settings({"other_carrier_enabled": True})
     paid = authorized(kuroneko, shop, 10)
-    ids = []
-    for p in paid:
-        order = db_order(p)
-        order.carrier, order.status = OTHER, simple_shop.SHIPPED
-        ids.append(order.id)
-    simple_shop.db.session.commit()
+    ids = [ship(p, OTHER) for p in paid]
     simulator.inject_fault("latency", operation="KAASL0010", seconds=0.1, times=None)
     job = kuroneko.start_bulk_ship(ids)
     calls.reset()

@@ -163,11 +163,11 @@ def in_threads(app, work, n=2):
 
 def test_two_completion_pages_at_once_print_the_conversion_tag_once(app, kuroneko, shop):
     save_settings({"conversion_tag": "<img src='https://ads.example/c?o={order_id}'>"})
-    p = authorized(kuroneko, shop)
-    simple_shop.db.session.commit()
+    order_id = authorized(kuroneko, shop).host_order_id     # read here: the threads must not
+    simple_shop.db.session.commit()                           # touch this session's objects
     release = hold_at(simple_shop.db.engine, "UPDATE kuroneko_payments SET conversion_shown_at", 2)
     try:
-        tags = in_threads(app, lambda: str(kuroneko.conversion_tag(p.host_order_id)))
+        tags = in_threads(app, lambda: str(kuroneko.conversion_tag(order_id)))
     finally:
         release()
     assert sorted(bool(t) for t in tags) == [False, True], tags

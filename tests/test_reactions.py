@@ -65,15 +65,27 @@ def test_tracking_edited_after_capture_is_registered(app, kuroneko, shop, simula
 
 
 def test_other_carrier_follows_m4(app, kuroneko, shop, calls):
-    order, pid = paid_order(kuroneko, shop, carrier=OTHER, tracking_no="SG-1234")
+    other = shop["other_delivery"]
+    order, pid = paid_order(kuroneko, shop, carrier=OTHER, tracking_no="SG-1234",
+                            delivery_method_id=other)
     set_status(app, order, SHIPPED)
     p = payments.get_payment(pid)
     assert p.status == "authorized" and "他社配送オプション" in p.capture_note
-    order2, pid2 = paid_order(kuroneko, shop, carrier=OTHER, tracking_no="SG-5678")
+    order2, pid2 = paid_order(kuroneko, shop, carrier=OTHER, tracking_no="SG-5678",
+                              delivery_method_id=other)
     save_settings({"other_carrier_enabled": True})
     set_status(app, order2, SHIPPED)
     p2 = payments.get_payment(pid2)
     assert (p2.status, p2.process_div, p2.tracking_no) == ("captured", 2, "SG5678")
+
+
+def test_yamato_delivery_shipped_with_another_carrier_is_not_confirmed(app, kuroneko, shop):
+    """M16 through the host's save: the reason reaches capture_note; no Yamato call."""
+    save_settings({"other_carrier_enabled": True})
+    order, pid = paid_order(kuroneko, shop, carrier="日本郵便", tracking_no="EJ1")
+    set_status(app, order, SHIPPED)
+    p = payments.get_payment(pid)
+    assert p.status == "authorized" and "配送会社「日本郵便」" in p.capture_note
 
 
 def test_yamato_carrier_with_unticked_delivery_method_is_not_confirmed(app, kuroneko, shop):

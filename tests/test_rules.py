@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from flask_kuroneko import OrderLine, PaymentKind, RuleViolation, rules
+from flask_kuroneko import PaymentKind, RuleViolation, rules
 from flask_kuroneko.orderdata import DOWNLOAD, SERVICE, SUBSCRIPTION
 
 # --------------------------------------------------------------------------- M6

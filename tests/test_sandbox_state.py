@@ -149,6 +149,24 @@ def test_change_amount_reduces(sandbox_session, simulator):
     assert tx["items"][0]["itemName"] == "値引後商品"
 
 
+def test_change_amount_of_an_sms_order_with_send_div_2(simulator, sandbox_session):
+    """WooCommerce and w2 send sendDiv 2 (SMS連携決済) with KAAKK0010 for スマホタイプ orders."""
+    authorize(sandbox_session, sendDiv="3", telNum="09012345678")
+    assert post(sandbox_session, "KAASA0020", basic_form(ninCode="1234"))["result"] == "1"
+    answer = post(sandbox_session, "KAAKK0010", change_form(total=900, sendDiv="2"))
+    assert (answer["returnCode"], answer["errorCode"]) == ("0", "")
+    assert simulator.transaction(MERCHANT, "T0001")["current_total"] == 900
+
+
+def test_reissue_replaces_the_bill_post_code_with_the_bundle_contract():
+    sim, session = make_session(contracts={"bundle": True})
+    to_status(sim, session, 11, billPostCode="旧メモ")
+    assert sim.transaction(MERCHANT, "T0001")["billPostCode"] == "旧メモ"
+    answer = post(session, "KAARR0010", reissue_form(billPostCode="会員１２"))
+    assert (answer["returnCode"], answer["errorCode"]) == ("0", "")
+    assert sim.transaction(MERCHANT, "T0001")["billPostCode"] == "会員１２"
+
+
 def test_reissue_and_withdraw(simulator, sandbox_session):
     to_status(simulator, sandbox_session, 11)
     answer = post(sandbox_session, "KAARR0010", reissue_form())

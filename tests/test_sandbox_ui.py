@@ -92,14 +92,15 @@ def test_page_under_a_url_prefix(simulator, sandbox_session):
     shop.add_url_rule("/", "home", lambda: "shop home")
     mounted = DispatcherMiddleware(shop, {"/_sandbox": create_app(simulator)})
     client = Client(mounted)
+    local = {"environ_base": {"REMOTE_ADDR": "127.0.0.1"}}   # as a real server sets it
     authorize(sandbox_session, "A1")
     ship(sandbox_session, "A1")
-    html = client.get("/_sandbox/").get_data(as_text=True)
+    html = client.get("/_sandbox/", **local).get_data(as_text=True)
     actions = re.findall(r'action="([^"]+)"', html)
     links = re.findall(r'href="([^"]+)"', html)
     assert actions and all(a.startswith("/_sandbox/_sim/") for a in actions)
     assert links and all(h.startswith("/_sandbox/") for h in links)
-    response = client.post(f"/_sandbox/_sim/ui/tx/{MERCHANT}/A1/deliver")
+    response = client.post(f"/_sandbox/_sim/ui/tx/{MERCHANT}/A1/deliver", **local)
     assert response.headers["Location"].startswith("/_sandbox/")
     assert simulator.transaction(MERCHANT, "A1")["status"] == 10
     api = client.post("/_sandbox/kuroneko-atobarai-api/KAAST0010APIAction_execute.action",

@@ -14,8 +14,8 @@ from service_support import (MERCHANT, OTHER, SLIP1, SLIP2, YAMATO, models, name
 
 
 def authorized(kuroneko, shop, **fields):
-    order, outcome = place(kuroneko, shop["invoice"], delivery_method_id=shop["yamato_delivery"],
-                           **fields)
+    fields.setdefault("delivery_method_id", shop["yamato_delivery"])
+    order, outcome = place(kuroneko, shop["invoice"], **fields)
     assert outcome.kind == "authorized", outcome
     return order, outcome.payment
 
@@ -151,7 +151,7 @@ def test_capture_with_yamato_slip(kuroneko, shop, simulator, calls, received):
 
 
 def test_capture_other_carrier_needs_m4(kuroneko, shop, simulator, calls):
-    _, p = authorized(kuroneko, shop)
+    _, p = authorized(kuroneko, shop, delivery_method_id=shop["other_delivery"])
     with pytest.raises(CaptureRefused, match="他社配送オプション"):
         payments.capture(p.id, carrier=OTHER, tracking_no="ABC123")
     p = payments.get_payment(p.id)
@@ -166,10 +166,22 @@ def test_capture_other_carrier_needs_m4(kuroneko, shop, simulator, calls):
 
 def test_capture_other_carrier_without_number_uses_order_no(kuroneko, shop):
     save_settings({"other_carrier_enabled": True})
-    _, p = authorized(kuroneko, shop)
+    _, p = authorized(kuroneko, shop, delivery_method_id=shop["other_delivery"])
     payments.capture(p.id, carrier=OTHER, tracking_no=None)
     p = payments.get_payment(p.id)
     assert p.status == "captured" and p.tracking_no == p.order_no
+
+
+def test_m16_yamato_delivery_shipped_with_another_carrier_is_not_confirmed(kuroneko, shop, calls):
+    """M16: the order's delivery method is a クロネコヤマト配送 one, but it went with 日本郵便:
+    no 売上確定 (not even with 他社配送オプション on), and the reason says what to do."""
+    save_settings({"other_carrier_enabled": True})
+    _, p = authorized(kuroneko, shop)
+    with pytest.raises(CaptureRefused, match="配送会社「日本郵便」"):
+        payments.capture(p.id, carrier="日本郵便", tracking_no="EJ123456789JP")
+    p = payments.get_payment(p.id)
+    assert p.status == "authorized" and "クロネコヤマト配送" in p.capture_note
+    assert calls["KAASL0010"] == 0
 
 
 @pytest.mark.parametrize("fields, carrier, tracking, reason", [

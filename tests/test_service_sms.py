@@ -9,6 +9,7 @@ import pytest
 from flask_kuroneko import payments
 from flask_kuroneko.errors import InvalidTransition
 from flask_kuroneko.models import utcnow
+from hosts import simple_shop
 from service_support import MERCHANT, models, names, place, rows, tx
 
 MOBILE = "090-1234-5678"
@@ -27,7 +28,7 @@ def test_sms_happy_path(kuroneko, shop, simulator, received):
     p = outcome.payment
     assert outcome.kind == "redirect" and outcome.redirect_url.endswith(f"/sms/{p.checkout_token}")
     assert p.status == "awaiting_sms" and p.status_label == "審査中" and p.sms_sent_at
-    assert p.sms_phone == MOBILE
+    assert p.sms_phone == "09012345678"   # stored normalised (checkout_api): one number, one SMS count
     record = tx(simulator, p.order_no)
     assert record["sendDiv"] == 3 and record["billing"]["telNum"] == "09012345678"
     assert names(received) == ["payment-under-review"]
@@ -169,3 +170,28 @@ def test_verify_timeout_is_resolved_by_the_sweep(kuroneko, shop, simulator, call
     assert report.operations_settled == 1
     assert payments.get_payment(p.id).status == "authorized"
     assert calls["KAASA0020"] == 1
+
+
+def test_amount_change_of_a_smartphone_payment_sends_send_div_2(kuroneko, shop, simulator,
+                                                                 monkeypatch):
+    """KAAKK0010 for スマホタイプ carries sendDiv 2 (the invoice goes to the phone), as the
+    WooCommerce and w2 integrations send it; the form is read where the sandbox receives it."""
+    from urllib.parse import parse_qs
+    order, outcome = start(kuroneko, shop)
+    p = outcome.payment
+    assert payments.verify_sms(p.id, code_of(simulator, p)).kind == "authorized"
+    forms = []
+    original = simulator.exchange
+
+    def spy(code, raw_body, **kw):
+        if code == "KAAKK0010":
+            forms.append(parse_qs(raw_body.decode()))
+        return original(code, raw_body, **kw)
+
+    monkeypatch.setattr(simulator, "exchange", spy)
+    order.lines = [["テスト商品", 1, 1500, "physical"]]          # 3,000円 → 1,500円
+    simple_shop.db.session.commit()
+    payments.change_amount(p.id, actor="admin")
+    assert payments.get_payment(p.id).amount == 1500
+    [form] = forms
+    assert form["sendDiv"] == ["2"] and form["totalAmount"] == ["1500"]

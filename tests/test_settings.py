@@ -104,23 +104,6 @@ class TestPinnedByConfig:
         assert "cfgpass" not in caplog.text
 
 
-def test_missing_tables_name_the_fix(tmp_path):
-    from flask import Flask
-    from flask_sqlalchemy import SQLAlchemy
-
-    from flask_kuroneko import Kuroneko
-    app = Flask("no_tables")
-    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'empty.sqlite'}"
-    db = SQLAlchemy()
-    db.init_app(app)
-    Kuroneko(app, db)
-    with app.app_context():
-        with pytest.raises(ConfigurationError, match="flask kuroneko init-db"):
-            effective_settings()
-        db.session.rollback()
-        db.engine.dispose()
-
-
 def test_missing_tables_name_the_fix(database_url):
     """A host that forgot `flask kuroneko init-db` / create_all / its migration is told so."""
     from hosts import simple_shop

@@ -41,15 +41,13 @@ def test_reviews_are_polled(kuroneko, shop, simulator, phone, final):
     assert payments.get_payment(pid).status == final
 
 
-def test_status_sync_is_throttled_and_batched(kuroneko, shop, calls):
+def test_status_sync_asks_every_due_payment_in_batches(kuroneko, shop, calls):
     pids = [authorized(kuroneko, shop) for _ in range(3)]
     calls.reset()
-    report = payments.sweep(sync_batch=2)
-    assert report.synced == 2 and calls["KAAST0010"] == 2
-    report = payments.sweep(sync_batch=2)
-    assert report.synced == 1 and calls["KAAST0010"] == 3
+    report = payments.sweep(sync_batch=2)                          # two batches, one sweep
+    assert report.synced == 3 and calls["KAAST0010"] == 3
     assert payments.sweep().synced == 0                            # all fresh: nothing asked
-    assert payments.sweep(now=utcnow() + timedelta(hours=7)).synced == 3
+    assert payments.sweep(now=utcnow() + timedelta(hours=2)).synced == 3
     assert all(payments.get_payment(p).yamato_status == 1 for p in pids)
 
 
@@ -71,7 +69,9 @@ def test_sweep_finds_drift_and_late_ng(kuroneko, shop, simulator, api_client):
     assert payments.get_payment(late_ng).status == "declined"
     assert payments.get_payment(shipped_there).status == "captured"
     assert payments.get_payment(fine).drift is None
-    assert len([e for e in rows(models().ErrorLog) if e.code == "drift"]) == 3
+    assert len([e for e in rows(models().ErrorLog) if e.code == "drift"]) == 2
+    [ng] = [e for e in rows(models().ErrorLog) if e.code == "late_ng"]     # not "admin screen"
+    assert "審査で「決済不可」" in ng.message and "発送しないで" in ng.message
     assert payments.sweep(now=utcnow() + timedelta(hours=7)).drifts == 0     # not reported twice
 
 

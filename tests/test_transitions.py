@@ -25,10 +25,12 @@ EXPECTED = {
     "cancel": {S.AUTHORIZED, S.CAPTURED},
     "change_amount": {S.AUTHORIZED, S.CAPTURED},
     "reissue_invoice": {S.CAPTURED},
+    "reauthorize": {S.AUTHORIZED},
     "sync_status": {S.AUTHORIZED, S.CAPTURED, S.CANCELLED, S.UNDER_REVIEW, S.AWAITING_SMS},
 }
 
 CALLS = {
+    "reauthorize": payments.reauthorize,
     "verify_sms": lambda pid: payments.verify_sms(pid, "1234"),
     "restart_sms": payments.restart_sms,
     "abandon_sms": lambda pid: payments.abandon_sms(pid, reason="back"),

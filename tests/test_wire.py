@@ -74,7 +74,9 @@ def test_dtd_entities_are_refused(name):
 
 
 @pytest.mark.parametrize("body", [load("malformed_truncated.xml"), load("malformed_html.xml"),
-                                  b"", b"   \n", b"returnCode=0", b"<return><a><b/></a></return>"])
+                                  b"", b"   \n", b"returnCode=0", b"<return><a><b/></a></return>",
+                                  b"<return><returnCode>1</returnCode><returnCode>0</returnCode></return>",
+                                  b"<return><returnCode>0</returnCode><result/><result>1</result></return>"])
 def test_malformed_bodies(body):
     with pytest.raises(MalformedResponseError):
         wire.parse_response(body, operation="KAAST0010")

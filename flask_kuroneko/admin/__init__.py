@@ -9,7 +9,7 @@ KURONEKO_ADMIN_URL_PREFIX, default ``/admin/kuroneko``), Japanese UI in the manu
 
 Every view is behind the host's ``@kuroneko.admin_guard`` (closed without one) and every POST
 carries the session CSRF token of :class:`.forms.AdminForm`. Payment changes go through
-``service`` only; settings through ``settings.save_settings``; methods through ``rules``.
+``payments`` only; settings through ``settings.save_settings``; methods through ``rules``.
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, request
 
 from ..b2 import SettingsInvalid, settings_problems
 from ..jobs import b2_export, store
+from ..web.inputs import parse_id
 from . import common
 from .job_forms import B2ExportForm
 
@@ -72,12 +73,10 @@ def list_page():
 
 
 def selected_ids(values: Any) -> list[int]:
-    """Ticked payment ids: ASCII digits only, at most MAX_ORDERS, repeats dropped."""
-    ids = []
-    for raw in values.getlist("payment_id")[:b2_export.MAX_ORDERS]:
-        if raw.isascii() and raw.isdigit() and len(raw) <= 10:
-            ids.append(int(raw))
-    return list(dict.fromkeys(ids))
+    """Ticked payment ids (strict: ``web.inputs.parse_id``), at most MAX_ORDERS, repeats
+    dropped; anything else is ignored."""
+    ids = (parse_id(raw) for raw in values.getlist("payment_id")[:b2_export.MAX_ORDERS])
+    return list(dict.fromkeys(i for i in ids if i is not None))
 
 
 def chosen_payments(form: Any) -> list[Any]:

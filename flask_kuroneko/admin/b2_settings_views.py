@@ -62,13 +62,21 @@ def form_from(values: dict[str, Any]) -> B2SettingsForm:
 
 
 def submitted(form: B2SettingsForm, methods: list[tuple[str, str]]) -> dict[str, Any]:
-    raw: dict[str, Any] = {name: (getattr(form, name).data or "").strip() for name in TEXT_FIELDS}
-    raw["b2_header_row"] = form.b2_header_row.data == "1"
-    raw["b2_notice_mail"] = form.b2_notice_mail.data == "1"
-    raw["b2_columns"] = form.b2_columns.data
+    """The values the form sent; a field it did not send (a read-only one, a crafted post)
+    keeps its stored value."""
+    sent = request.form
+    raw: dict[str, Any] = {name: (getattr(form, name).data or "").strip()
+                           for name in TEXT_FIELDS if name in sent}
+    for name in ("b2_header_row", "b2_notice_mail"):
+        if name in sent:
+            raw[name] = getattr(form, name).data == "1"
+    if "b2_columns" in sent:
+        raw["b2_columns"] = form.b2_columns.data
     ids = [method_id for method_id, _ in methods]
-    raw["b2_slip_types"] = {i: request.form.get(f"slip_type_{i}", "0") for i in ids}
-    raw["b2_cool_methods"] = {i: request.form.get(f"cool_{i}", "0") for i in ids}
+    if any(f"slip_type_{i}" in sent for i in ids):
+        raw["b2_slip_types"] = {i: sent.get(f"slip_type_{i}", "0") for i in ids}
+    if any(f"cool_{i}" in sent for i in ids):
+        raw["b2_cool_methods"] = {i: sent.get(f"cool_{i}", "0") for i in ids}
     return raw
 
 

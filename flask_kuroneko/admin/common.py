@@ -5,10 +5,10 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import current_app, flash, render_template
-from jinja2 import TemplateNotFound
+from flask import flash, render_template
 
-from .. import config
+from ..state import current_state
+from ..web import layout
 from ..yamato.timezone import JST
 
 logger = logging.getLogger(__name__)
@@ -21,19 +21,12 @@ ACTOR = "admin"
 
 
 def state() -> Any:
-    from ..state import current_state
     return current_state()
 
 
 def base_template() -> str:
-    """The host's KURONEKO_BASE_TEMPLATE (blocks ``title`` and ``content``) when it exists,
-    else the extension's own minimal layout."""
-    name = config.get("BASE_TEMPLATE")
-    try:
-        current_app.jinja_env.get_template(name)
-    except TemplateNotFound:
-        return STANDALONE_TEMPLATE
-    return name
+    """The host's KURONEKO_BASE_TEMPLATE, else the admin's own minimal layout."""
+    return layout.base_template(STANDALONE_TEMPLATE)
 
 
 def render(template: str, *, status: int = 200, **context: Any):
@@ -58,11 +51,11 @@ def jst(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 
 def int_arg(value: Any, default: int = 1, maximum: int = 100_000) -> int:
-    """A page number from the query string: bad or absurd values never reach the database."""
-    try:
-        return min(max(1, int(value)), maximum)
-    except (TypeError, ValueError):
+    """A page number from the query string: ASCII digits only (「²」 is a digit to
+    ``str.isdigit``), clamped to 1…``maximum``; bad or absurd values never reach the database."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 40:
         return default
+    return min(max(1, int(value)), maximum)
 
 
 def csrf_refused():

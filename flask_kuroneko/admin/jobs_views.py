@@ -30,11 +30,11 @@ ITEMS_PAGE_SIZE = 200
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/jobs", "jobs", jobs_page)
-    bp.add_url_rule("/jobs/<int:job_id>", "job", job_page)
-    bp.add_url_rule("/jobs/<int:job_id>/progress", "job_progress", job_progress)
-    bp.add_url_rule("/jobs/<int:job_id>/results.csv", "job_results", job_results)
-    bp.add_url_rule("/jobs/<int:job_id>/retry", "job_retry", retry, methods=["POST"])
-    bp.add_url_rule("/jobs/<int:job_id>/cancel", "job_cancel", cancel, methods=["POST"])
+    bp.add_url_rule("/jobs/<kuroneko_id:job_id>", "job", job_page)
+    bp.add_url_rule("/jobs/<kuroneko_id:job_id>/progress", "job_progress", job_progress)
+    bp.add_url_rule("/jobs/<kuroneko_id:job_id>/results.csv", "job_results", job_results)
+    bp.add_url_rule("/jobs/<kuroneko_id:job_id>/retry", "job_retry", retry, methods=["POST"])
+    bp.add_url_rule("/jobs/<kuroneko_id:job_id>/cancel", "job_cancel", cancel, methods=["POST"])
 
 
 def job_or_404(job_id: int) -> Any:

@@ -14,12 +14,15 @@ from flask import Blueprint, Response, redirect, request, url_for
 from ..payments import transitions
 from ..yamato.codes import Operation as Api
 from ..models import KIND_LABELS, PaymentKind
+from ..csvcells import cell
+from ..web import parse_ids
 from . import common
 from .forms import ButtonForm
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+MSG_BAD_IDS = "削除するログの指定が正しくありません。画面を再読み込みしてからやり直してください。"
 CSV_HEADER = ["登録日", "リンクキー", "決済種別", "処理", "エラーコード", "ステータス", "詳細"]
 API_LABELS = {op.value: op.label for op in Api}
 
@@ -81,9 +84,11 @@ def errors_csv():
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for row in st.db.session.scalars(sa.select(E).order_by(E.created_at, E.id)):
-        writer.writerow([common.jst(row.created_at), row.order_no or "", kind_label(row.kind),
-                         operation_label(row.operation), row.code or "",
-                         _redact(row.message, password), _redact(detail_text(row.detail), password)])
+        # Every text cell neutralised: codes and messages come from Yamato's answers.
+        writer.writerow([cell(v) for v in (
+            common.jst(row.created_at), row.order_no or "", kind_label(row.kind),
+            operation_label(row.operation), row.code or "", _redact(row.message, password),
+            _redact(detail_text(row.detail), password))])
     name = f"kuroneko_error_log_{datetime.now(common.JST):%Y%m%d%H%M%S}.csv"
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
@@ -95,8 +100,12 @@ def delete():
         return common.csrf_refused()
     st = common.state()
     E = st.models.ErrorLog
-    ids = [int(i) for i in request.form.getlist("log_id") if i.isdigit()]
-    statement = sa.delete(E).where(E.id.in_(ids)) if ids else sa.delete(E)
+    submitted = request.form.getlist("log_id")
+    ids = parse_ids(submitted)
+    if ids is None:     # a crafted or garbled id: delete nothing rather than guess
+        common.error(MSG_BAD_IDS)
+        return redirect(url_for(".errors"))
+    statement = sa.delete(E).where(E.id.in_(ids)) if submitted else sa.delete(E)
     deleted = st.db.session.execute(statement).rowcount
     st.db.session.commit()
     logger.info("kuroneko admin: %s error log rows deleted", deleted)

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, redirect, request, url_for
 
 from .. import rules
 from ..models import KIND_LABELS, PaymentKind
+from ..web import clean_description, parse_ids
 from . import common
 from .forms import ACTIVE_CHOICES, ButtonForm, MethodForm, NewMethodForm
 
@@ -18,9 +19,9 @@ logger = logging.getLogger(__name__)
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/methods", "methods", methods_page)
     bp.add_url_rule("/methods/new", "method_create", create, methods=["POST"])
-    bp.add_url_rule("/methods/<int:method_id>", "method_update", update, methods=["POST"])
-    bp.add_url_rule("/methods/<int:method_id>/delete", "method_delete", delete, methods=["POST"])
-    bp.add_url_rule("/methods/<int:method_id>/move/<direction>", "method_move", move,
+    bp.add_url_rule("/methods/<kuroneko_id:method_id>", "method_update", update, methods=["POST"])
+    bp.add_url_rule("/methods/<kuroneko_id:method_id>/delete", "method_delete", delete, methods=["POST"])
+    bp.add_url_rule("/methods/<kuroneko_id:method_id>/move/<direction>", "method_move", move,
                     methods=["POST"])
     bp.add_url_rule("/methods/order", "method_order", reorder, methods=["POST"])
 
@@ -54,7 +55,8 @@ def create():
         return common.csrf_refused()
     try:
         method = rules.create_method(form.kind.data, name=form.name.data or None,
-                                     description_html=form.description_html.data or None,
+                                     description_html=(clean_description(form.description_html.data)
+                                                       or None),
                                      active=False)
     except rules.RuleViolation as exc:
         return _refused(exc)
@@ -67,7 +69,7 @@ def update(method_id: int):
         return common.csrf_refused()
     try:
         method = rules.update_method(method_id, name=form.name.data,
-                                     description_html=form.description_html.data or "",
+                                     description_html=clean_description(form.description_html.data),
                                      active=form.active.data == "1")
     except rules.RuleViolation as exc:
         return _refused(exc)
@@ -105,9 +107,12 @@ def reorder():
     """Drag and drop (or any client) posts the complete order as ``method_id`` values."""
     if not ButtonForm(request.form).validate():
         return common.csrf_refused()
+    ids = parse_ids(request.form.getlist("method_id"))
     try:
-        rules.reorder_methods(request.form.getlist("method_id"))
-    except (rules.RuleViolation, ValueError):
+        if ids is None:
+            raise rules.RuleViolation("bad id")
+        rules.reorder_methods(ids)
+    except rules.RuleViolation:
         return _refused(rules.RuleViolation(
             "支払方法の並び順を保存できませんでした。画面を再読み込みしてやり直してください。"))
     return _done("支払方法の並び順を変更しました。")

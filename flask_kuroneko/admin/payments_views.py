@@ -1,7 +1,7 @@
 """Payments list (M15) and the 「決済情報」 dialog page of one payment (M19–M21).
 
 The dialog offers only the operations ``payments.operations_for`` allows now; every POST goes
-through ``service`` (lock, transition check, Yamato, history). Refusals — an illegal
+through ``payments`` (lock, transition check, Yamato, history). Refusals — an illegal
 transition (e.g. a second admin cancelling what the first already cancelled), an operation
 still being confirmed, Yamato's business errors — come back as Japanese flash messages.
 """
@@ -19,6 +19,7 @@ from ..yamato.codes import ReissueReason
 from ..errors import (ApiError, CaptureRefused, ConfigurationError, InvalidTransition,
                       KuronekoError, OperationPending, PaymentNotFound, ValidationError)
 from ..models import KIND_LABELS, STATUS_LABELS, PaymentKind, PaymentStatus
+from ..web import safe_path
 from . import common
 from .forms import REISSUE_CHOICES, ButtonForm, ReissueForm
 
@@ -33,8 +34,8 @@ STATUS_FILTERS = [(s.value, STATUS_LABELS[s]) for s in PaymentStatus]
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/payments", "payments", payments_page)
-    bp.add_url_rule("/payments/<int:payment_id>", "payment", payment_page)
-    bp.add_url_rule("/payments/<int:payment_id>/<operation>", "payment_operation", operate,
+    bp.add_url_rule("/payments/<kuroneko_id:payment_id>", "payment", payment_page)
+    bp.add_url_rule("/payments/<kuroneko_id:payment_id>/<operation>", "payment_operation", operate,
                     methods=["POST"])
 
 
@@ -97,14 +98,8 @@ def payment_page(payment_id: int):
         host_amount=host_amount, host_problem=host_problem, operations=operations,
         button=ButtonForm(), reissue_form=ReissueForm(), reissue_choices=REISSUE_CHOICES,
         kind_label=KIND_LABELS.get(PaymentKind(payment.kind), payment.kind),
-        back_url=_safe_back(request.args.get("back")) or url_for(".payments"))
-
-
-def _safe_back(url: str | None) -> str | None:
-    """「閉じる」 returns to the page that opened the dialog: only a path on this site."""
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return None
+        # 「閉じる」 returns to the page that opened the dialog: only a path on this site.
+        back_url=safe_path(request.args.get("back")) or url_for(".payments"))
 
 
 def _run(operation: str, payment_id: int) -> Any:

@@ -17,6 +17,7 @@ from flask import Blueprint, abort, redirect, request, url_for
 
 from ..errors import ConfigurationError
 from ..models import utcnow
+from ..web import parse_ids
 from . import common
 from .forms import PLACED_AT_CHOICES, ButtonForm, RestoreForm
 from .logs_views import kind_label
@@ -28,8 +29,8 @@ PAGE_SIZE = 100
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/prepayment", "prepayment", list_page)
-    bp.add_url_rule("/prepayment/<int:log_id>", "prepayment_detail", detail_page)
-    bp.add_url_rule("/prepayment/<int:log_id>/restore", "prepayment_restore", restore,
+    bp.add_url_rule("/prepayment/<kuroneko_id:log_id>", "prepayment_detail", detail_page)
+    bp.add_url_rule("/prepayment/<kuroneko_id:log_id>/restore", "prepayment_restore", restore,
                     methods=["POST"])
     bp.add_url_rule("/prepayment/delete", "prepayment_delete", delete, methods=["POST"])
 
@@ -120,7 +121,7 @@ def restore(log_id: int):
         payment.host_order_id = new_id     # the payment follows the recreated order
     session.commit()
     logger.info("kuroneko admin: order %s restored from pre-payment log %s", new_id, row.order_no)
-    common.info(f"受注データを登録しました（受注番号 {new_id}、受注日 {placed_at:%Y-%m-%d %H:%M}）。")
+    common.info(f"受注データを登録しました（注文番号 {new_id}、受注日 {placed_at:%Y-%m-%d %H:%M}）。")
     return back
 
 
@@ -130,7 +131,10 @@ def delete():
         return common.csrf_refused()
     st = common.state()
     L = st.models.PrepaymentLog
-    ids = [int(i) for i in request.form.getlist("log_id") if i.isdigit()]
+    ids = parse_ids(request.form.getlist("log_id"))
+    if ids is None:     # a crafted or garbled id: delete nothing rather than guess
+        common.error("削除するログの指定が正しくありません。画面を再読み込みしてからやり直してください。")
+        return redirect(url_for(".prepayment"))
     if ids:
         statement = sa.delete(L).where(L.id.in_(ids))
     elif request.form.get("all") == "1":

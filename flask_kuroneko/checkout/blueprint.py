@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import hmac
 import logging
-from datetime import timedelta, timezone
+from datetime import timezone
 
 import sqlalchemy as sa
-from jinja2 import TemplateNotFound
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from werkzeug.routing import BuildError
 
-from .. import config
-from .. import payments
+from .. import config, payments, web
+from ..payments.messages import MSG_SMS_WRONG
 from ..yamato.timezone import JST
 from ..errors import InvalidTransition, KuronekoError
 from ..models import PaymentStatus
-from . import binding
+from ..payments.sms_window import latest_attempt, window_ends
+from ..web import headers, layout, logmask
+from . import binding, limits, pushlog
 from .forms import MSG_EXPIRED, ButtonForm, SmsCodeForm
 from .guard import refuse_plain_http
 
@@ -43,22 +44,30 @@ def create_blueprint() -> Blueprint:
     # at the same path in its own templates folder, which Flask searches first).
     bp = Blueprint(BLUEPRINT_NAME, __name__, template_folder="../templates")
     bp.before_request(refuse_plain_http)
-    bp.record_once(_exempt_from_flask_wtf)
+    bp.before_request(web.refuse_control_characters)
+    bp.after_request(_protect)
+    bp.context_processor(headers.template_context)
+    bp.record_once(layout.exempt_from_flask_wtf)
+    bp.record_once(_mask_notify_secret_in_access_logs)
+    bp.record_once(lambda setup_state: logmask.install(setup_state.app.logger))
     bp.add_url_rule("/sms/<token>", "sms", sms_page, methods=["GET", "POST"])
     bp.add_url_rule("/sms/<token>/resend", "resend", resend, methods=["POST"])
     bp.add_url_rule("/sms/<token>/back", "back", back, methods=["POST"])
+    bp.add_url_rule("/notify", "notify_basic", notify, methods=["POST"])
     bp.add_url_rule("/notify/<secret>", "notify", notify, methods=["POST"])
     return bp
 
 
-def _exempt_from_flask_wtf(state) -> None:
-    """Our forms carry their own session CSRF token and the push receiver authenticates by
-    its secret: a host running Flask-WTF's CSRFProtect must not reject them. (Initialise
-    CSRFProtect before ``kuroneko.init_app``; otherwise call
-    ``csrf.exempt(app.blueprints["kuroneko_checkout"])`` yourself.)"""
-    csrf = state.app.extensions.get("csrf")
-    if csrf is not None and hasattr(csrf, "exempt"):
-        csrf.exempt(state.blueprint)
+def _protect(response):
+    """The SMS page shows the order and takes its code: never cached or framed."""
+    return headers.protect(response, no_store=True)
+
+
+def _mask_notify_secret_in_access_logs(setup_state) -> None:
+    """The fallback push URL carries the secret in its path: keep it out of the access log
+    lines this process writes (Werkzeug's development server, gunicorn's access logger)."""
+    prefix = setup_state.url_prefix or ""
+    pushlog.install_mask(f"{prefix.rstrip('/')}/notify/")
 
 
 # ------------------------------------------------------------------ helpers
@@ -78,47 +87,15 @@ def _payment_or_404(token: str):
         state.models.Payment.checkout_token == token))
     if payment is None:
         abort(404)
-    latest = _replacing_attempt(payment)
+    latest = latest_attempt(payment)
     if latest is not payment:
-        # A new code was sent under a new リンクキー. A second tap on 「再送信」 (or a reload
+        # A new code was sent under a new 決済ID. A second tap on 「再送信」 (or a reload
         # while Yamato answered) leaves the browser with the session of before the first
         # answer, bound to the old attempt only: the attempt that replaced it is the same
         # checkout, so it is bound too and the customer goes on there.
         binding.bind_token(latest.checkout_token)
         abort(redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=latest.checkout_token)))
     return payment
-
-
-def _replacing_attempt(payment):
-    """The newest SMS attempt replacing ``payment`` (restart_sms), or ``payment`` itself."""
-    state = _state()
-    Payment = state.models.Payment
-    current, seen = payment, {payment.id}
-    while current.status == PaymentStatus.DECLINED.value:   # superseded attempts are declined
-        following = state.db.session.scalar(
-            sa.select(Payment).where(Payment.replaces_id == current.id,
-                                     Payment.checkout_token.is_not(None))
-            .order_by(Payment.id).limit(1))
-        if following is None or following.id in seen:
-            break
-        seen.add(following.id)
-        current = following
-    return current
-
-
-def _first_attempt(payment):
-    """The first SMS attempt of this order: the 30-minute window counts from it, not from a
-    re-sent code (a new リンクキー must not extend the window)."""
-    state = _state()
-    seen = {payment.id}
-    current = payment
-    while current.replaces_id is not None and current.replaces_id not in seen:
-        seen.add(current.replaces_id)
-        previous = state.db.session.get(state.models.Payment, current.replaces_id)
-        if previous is None:
-            break
-        current = previous
-    return current
 
 
 def _window_minutes() -> int:
@@ -161,14 +138,8 @@ STANDALONE_TEMPLATE = "kuroneko/checkout/_standalone.html"
 
 
 def _template_globals() -> dict:
-    """The page layout: the host's KURONEKO_BASE_TEMPLATE (blocks ``title`` and ``content``)
-    when it exists, else a minimal mobile-friendly page of our own."""
-    name = config.get("BASE_TEMPLATE")
-    try:
-        current_app.jinja_env.get_template(name)
-    except TemplateNotFound:
-        name = STANDALONE_TEMPLATE
-    return {"kuroneko_base_template": name}
+    """The page layout: the host's base template, else a minimal mobile page of our own."""
+    return {"kuroneko_base_template": layout.base_template(STANDALONE_TEMPLATE)}
 
 
 def _mask_phone(phone: str | None) -> str:
@@ -178,12 +149,8 @@ def _mask_phone(phone: str | None) -> str:
 
 def _render(payment, form, *, message: str | None = None, attempts_left: int | None = None,
             expired: bool = False, status: int = 200):
-    first = _first_attempt(payment)
-    started = first.sms_sent_at or first.created_at
-    deadline = None
-    if started is not None:      # naive UTC in the tables; the customer reads Japan time
-        deadline = (started.replace(tzinfo=timezone.utc) + timedelta(minutes=_window_minutes())
-                    ).astimezone(JST).strftime("%H:%M")
+    ends = window_ends(payment)      # naive UTC in the tables; the customer reads Japan time
+    deadline = ends.replace(tzinfo=timezone.utc).astimezone(JST).strftime("%H:%M") if ends else None
     html = render_template(
         "kuroneko/checkout/sms.html", payment=payment, form=form, button_form=ButtonForm(),
         message=message, attempts_left=attempts_left, expired=expired,
@@ -194,7 +161,7 @@ def _render(payment, form, *, message: str | None = None, attempts_left: int | N
 
 
 def _sandbox_codes(payment) -> list[str]:
-    """Sandbox only: the SMS the simulated phone received for this リンクキー, so a demo user
+    """Sandbox only: the SMS the simulated phone received for this 決済ID, so a demo user
     can complete the flow (the real service sends a real SMS)."""
     state = _state()
     if state.environment() != "sandbox":
@@ -203,8 +170,8 @@ def _sandbox_codes(payment) -> list[str]:
     if simulator is None:
         return []
     try:
-        return [str(m["code"]) for m in simulator.sms_outbox
-                if str(m.get("orderNo")) == payment.order_no]
+        merchant = state.client().merchant_code
+        return [str(m["code"]) for m in simulator.sms_messages(merchant, payment.order_no)]
     except Exception:  # the hint is a convenience; never break the page for it
         logger.debug("sandbox SMS outbox not readable", exc_info=True)
         return []
@@ -227,6 +194,10 @@ def sms_page(token: str):
     if not form.validate():
         message = MSG_EXPIRED if form.csrf_failed else None
         return _render(payment, form, message=message, status=400 if form.csrf_failed else 200)
+    refusal = limits.guesses_refused(payment.sms_phone)
+    if refusal:        # too many wrong codes for this number or browser: Yamato is not asked
+        form.code.data = ""
+        return _render(payment, form, message=refusal, status=429)
     try:
         outcome = payments.verify_sms(payment.id, form.code.data, actor="customer")
     except InvalidTransition:
@@ -241,6 +212,8 @@ def sms_page(token: str):
     if outcome.kind == "authorized":
         return _final(payment)
     if outcome.kind == "retry":
+        if outcome.message == MSG_SMS_WRONG:     # Yamato said: wrong code
+            limits.note_wrong_guess()
         form.code.data = ""
         return _render(payment, form, message=outcome.message, attempts_left=outcome.attempts_left)
     if outcome.kind == "expired":
@@ -284,7 +257,7 @@ def _timeout(payment):
 
 
 def resend(token: str):
-    """Expired code: a new attempt (new リンクキー = new orderNo) and a new SMS, bound to the
+    """Expired code: a new attempt (new 決済ID = new orderNo) and a new SMS, bound to the
     same browser; the 30-minute window keeps counting from the first SMS."""
     payment = _payment_or_404(token)
     form = ButtonForm(request.form)
@@ -295,6 +268,14 @@ def resend(token: str):
         return _final(payment)
     if _window_over(payment):
         return _timeout(payment)
+    with limits.phone_lock(payment.sms_phone):
+        refusal = limits.sms_sends_refused(payment.sms_phone)
+        if refusal:
+            return _render(payment, SmsCodeForm(), message=refusal, expired=True, status=429)
+        return _restart(payment, token, form)
+
+
+def _restart(payment, token: str, form):
     try:
         new_payment = payments.restart_sms(payment.id)
     except InvalidTransition as exc:       # e.g. too many new codes, or an answer pending
@@ -309,6 +290,7 @@ def resend(token: str):
             return _render(payment, form, expired=True, status=503,
                            message="認証番号を再送信できませんでした。しばらくしてからもう一度お試しください。")
         return _final(payment)
+    limits.note_sms_sent()
     binding.unbind_token(token)
     binding.bind_token(new_payment.checkout_token)
     if new_payment.status != PaymentStatus.AWAITING_SMS.value:
@@ -335,12 +317,26 @@ def back(token: str):
     return _final(payment, MSG_BACK)
 
 
-def notify(secret: str):
-    """Yamato's SMS result push (spec §3.11). Authenticated by the secret in the URL and the
-    merchant code; the service confirms with Yamato before changing anything."""
+def _push_secret_matches(secret: str | None) -> bool:
+    """The push is authenticated by KURONEKO_NOTIFY_SECRET: as the password of HTTP Basic
+    authentication (register ``https://kuroneko:<secret>@shop/kuroneko/notify`` where Yamato's
+    setup takes such a URL: the secret then never appears in a request line or access log) or,
+    as a fallback, as the last path segment (masked in the access logs this process writes)."""
     expected = config.get("NOTIFY_SECRET")
-    if not expected or not hmac.compare_digest(secret.encode(), str(expected).encode()):
-        logger.warning("SMS push with a wrong secret refused (from %s)", request.remote_addr)
+    if not expected:
+        return False
+    if secret is None:
+        auth = request.authorization
+        secret = auth.password if auth is not None and auth.type == "basic" else None
+    return secret is not None and hmac.compare_digest(secret.encode(), str(expected).encode())
+
+
+def notify(secret: str | None = None):
+    """Yamato's SMS result push (spec §3.11). Authenticated by the secret (Basic auth or path)
+    and the merchant code; the payments pipeline confirms with Yamato before changing anything."""
+    if not _push_secret_matches(secret):
+        logger.warning("SMS push with a wrong or missing secret refused (from %s)",
+                       request.remote_addr)
         abort(404)
     form = request.form
     merchant = _state().settings().merchant_code or _sandbox_merchant()

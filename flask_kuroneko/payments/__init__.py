@@ -19,25 +19,30 @@ Import the operations from here (``from flask_kuroneko import payments``;
 from __future__ import annotations
 
 from .aftersales import (YAMATO_CARRIERS, cancel, cancel_shipment, capture, capture_plan,
-                         change_amount, change_tracking, is_yamato_carrier, reissue_invoice)
+                         change_amount, change_tracking, is_yamato_carrier, reauthorize,
+                         reissue_invoice)
 from .authorization import authorize
 from .lookups import (current_payment, get_payment, operations_for, payment_by_order_no,
-                      payment_by_token)
+                      payment_by_token, payments_for)
 from .outcomes import OutcomeKind, PaymentOutcome, SmsOutcome, SmsOutcomeKind
 from .recovery import resolve, settle_operation
 from .sms import (SMS_MAX_ATTEMPTS, SMS_MAX_RESTARTS, abandon_sms, handle_sms_push, restart_sms,
                   verify_sms)
+from .ship_window import closes_on as ship_window_closes_on
+from .ship_window import warning as ship_window_warning
 from .sms_window import sms_window_over
 from .status import IllegalStatusMove
 from .sweep import SweepReport, sweep
 from .sync import reconcile, sync_status
+from .yamato_side import yamato_label
 
 __all__ = [
     "IllegalStatusMove", "OutcomeKind", "PaymentOutcome", "SMS_MAX_ATTEMPTS",
     "SMS_MAX_RESTARTS", "SmsOutcome", "SmsOutcomeKind", "SweepReport", "YAMATO_CARRIERS",
     "abandon_sms", "authorize", "cancel", "cancel_shipment", "capture", "capture_plan",
     "change_amount", "change_tracking", "current_payment", "get_payment", "handle_sms_push",
-    "is_yamato_carrier", "operations_for", "payment_by_order_no", "payment_by_token",
-    "reconcile", "reissue_invoice", "resolve", "restart_sms", "settle_operation",
-    "sms_window_over", "sweep", "sync_status", "verify_sms",
+    "is_yamato_carrier", "operations_for", "payment_by_order_no", "payment_by_token", "payments_for",
+    "ship_window_closes_on", "ship_window_warning",
+    "reauthorize", "reconcile", "reissue_invoice", "resolve", "restart_sms", "settle_operation",
+    "sms_window_over", "sweep", "sync_status", "verify_sms", "yamato_label",
 ]

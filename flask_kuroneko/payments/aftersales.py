@@ -16,9 +16,9 @@ from ..errors import (ApiError, CaptureRefused, InvalidTransition, OperationPend
                       PaymentNotFound, ValidationError)
 from ..models import PaymentKind, PaymentStatus as S
 from ..state import current_state
-from ..yamato.codes import Operation as Api, ProcessDiv, ReissueReason
+from ..yamato.codes import Operation as Api, ProcessDiv, ReissueReason, TransactionStatus as TS
 from ..yamato.datatypes import ShipmentRequest
-from . import journal, status
+from . import journal, ship_window, status, yamato_side
 from . import yamato_requests as yreq
 from .authorization import prepare_attempt, send_attempt
 from .lookups import get_payment
@@ -48,6 +48,11 @@ def capture_plan(settings: Any, *, delivery_method_id: str | None, carrier: str 
         return ProcessDiv.NEW, tracking_no
     if not (carrier or "").strip():
         raise CaptureRefused("配送会社名が入力されていないため、売上確定できません。")
+    if delivery_method_id is not None and settings.is_yamato_delivery(delivery_method_id):
+        # M16: a Yamato-delivery order shipped with another carrier is not confirmed.
+        raise CaptureRefused(f"配送方法が「クロネコヤマト配送」の注文を配送会社「{carrier.strip()}」で発送したため、"
+                             "売上確定しません（クロネコヤマトで発送した場合は配送会社を「クロネコヤマト」に"
+                             "して送り状番号を入力してください）。")
     if not settings.other_carrier_enabled:
         raise CaptureRefused("「他社配送オプション」を利用しない設定のため、クロネコヤマト以外の配送では"
                              "売上確定できません。")
@@ -75,6 +80,7 @@ def client() -> Any:
 def mark_captured(tx: Tx, process_div: int, tracking_no: str, carrier: str | None) -> None:
     p = tx.payment
     status.move(p, S.CAPTURED)
+    yamato_side.learned(p, TS.SLIP_REGISTERED)
     p.capture_note = None
     p.process_div, p.tracking_no, p.carrier = int(process_div), tracking_no.replace("-", ""), carrier
     tx.history("OK", label="売上確定", amount=p.amount, detail=f"送り状番号 {p.tracking_no}")
@@ -154,6 +160,7 @@ def change_tracking(payment_id: int, tracking_no: str, *, actor: str | None = No
 def mark_shipment_cancelled(tx: Tx) -> None:
     p = tx.payment
     status.move(p, S.AUTHORIZED)
+    yamato_side.learned(p, TS.APPROVED)
     p.tracking_no = p.process_div = None
     tx.history("OK", label="出荷取消")
 
@@ -175,6 +182,7 @@ def cancel_shipment(payment_id: int, *, actor: str | None = None) -> Any:
 def mark_cancelled(tx: Tx, *, replaced_by: Any = None) -> None:
     p = tx.payment
     status.move(p, S.CANCELLED)
+    yamato_side.learned(p, TS.CANCELLED)
     if replaced_by is not None:
         tx.history("OK", label="取消", amount=p.amount,
                    detail=f"増額の再与信（決済ID {replaced_by.order_no}）に置き換え")
@@ -220,8 +228,9 @@ def retire_replaced(new_id: int) -> None:
         except (ApiError, ValidationError, OperationPending, CaptureRefused,
                 InvalidTransition) as exc:
             logger.warning("kuroneko: shipment not carried over to %s: %s", new.order_no, exc)
-    send_signal("payment_amount_changed", get_payment(new_id), old_amount=old_amount,
-                new_amount=new.amount)
+    if old_amount != new.amount:       # a re-authorization of the same amount changes nothing
+        send_signal("payment_amount_changed", get_payment(new_id), old_amount=old_amount,
+                    new_amount=new.amount)
 
 
 def retire_later(tx: Tx) -> None:
@@ -271,7 +280,8 @@ def change_amount(payment_id: int, *, actor: str | None = None) -> Any:
         if data.total == p.amount:
             raise InvalidTransition("ご注文金額と利用金額が同じため、利用額変更は不要です。",
                                     current=p.status, operation="change_amount")
-        req = yreq.amount_change_request(data, order_no=p.order_no)
+        req = yreq.amount_change_request(data, order_no=p.order_no,
+                                       smartphone=p.kind == PaymentKind.SMARTPHONE.value)
         op = tx.journal_ahead({"total": data.total})
     op_id, owner = op.id, op.claimed_by
     answer = ask_yamato(client().change_amount, req)
@@ -297,16 +307,27 @@ def change_amount(payment_id: int, *, actor: str | None = None) -> Any:
             tx.fail(op, answer.error, Api.CHANGE_AMOUNT)
     if attempt is None:
         return tx.payment
-    old = get_payment(payment_id)
+    return complete_reauthorization(attempt, actor=actor, purpose="増額のための再与信",
+                                    unchanged="利用額は変更されていません", code="kaakk050E",
+                                    operation="change_amount")
+
+
+def complete_reauthorization(attempt: Any, *, actor: str | None, purpose: str, unchanged: str,
+                             code: str, operation: str) -> Any:
+    """Send a re-authorization journaled by the caller's commit (``prepare_attempt`` with
+    ``replaces``): approved → the old payment is retired (cancelled at Yamato, shipment carried
+    over) and the new one returned; declined → ApiError (the old payment is untouched);
+    unknown → OperationPending (the sweep finishes it, retiring the old one on approval)."""
+    old_order_no = get_payment(attempt.payment.replaces_id).order_no
     new, message = send_attempt(attempt, actor=actor)
     if status.is_held(new):
         retire_replaced(new.id)
         return get_payment(new.id)
     if new.status == S.DECLINED.value:
-        raise ApiError(f"増額のための再与信が承認されませんでした（{message or ''}）。利用額は変更されていません。",
-                       operation=Api.AUTHORIZE.value, code="kaakk050E", order_no=old.order_no)
-    raise OperationPending("増額のための再与信の結果を確認中です。承認されると元の決済は自動で取り消されます。",
-                           state=journal.UNKNOWN, operation="change_amount")
+        raise ApiError(f"{purpose}が承認されませんでした（{message or ''}）。{unchanged}。",
+                       operation=Api.AUTHORIZE.value, code=code, order_no=old_order_no)
+    raise OperationPending(f"{purpose}の結果を確認中です。承認されると元の決済は自動で取り消されます。",
+                           state=journal.UNKNOWN, operation=operation)
 
 
 # --------------------------------------------------------------------------- 請求書再発行
@@ -332,3 +353,33 @@ def reissue_invoice(payment_id: int, reason: ReissueReason | int, reason_text: s
         tx.history("OK", detail=f"不備事由: {ReissueReason(int(reason)).label}")
 
     return run(payment_id, "reissue_invoice", actor=actor, prepare=prepare, apply=apply)
+
+
+# --------------------------------------------------------------------------- 再与信 (90 days)
+
+MSG_NO_SMARTPHONE_REAUTHORIZATION = (
+    "スマホタイプの決済は再与信できません（お客様にSMSの認証番号を入力していただく必要があるため）。"
+    "お客様に新しいご注文をお願いしてください。")
+
+
+def reauthorize(payment_id: int, *, actor: str | None = None) -> Any:
+    """再与信 before Yamato's 90-day shipment window closes (``ship_window``): a new
+    authorization (new 決済ID) for the host's current order; the old payment is cancelled
+    when the new one is approved. Returns the new payment."""
+    with locked(payment_id, "reauthorize", actor=actor) as tx:
+        p = tx.payment
+        if p.kind == PaymentKind.SMARTPHONE.value:
+            raise InvalidTransition(MSG_NO_SMARTPHONE_REAUTHORIZATION, current=p.status,
+                                    operation="reauthorize")
+        replacement = replacement_of(tx)
+        if replacement is not None:
+            raise InvalidTransition(f"再与信（決済ID {replacement.order_no}）を処理中です。",
+                                    current=p.status, operation="reauthorize")
+        data = host_order_data(p, required=True)
+        tx.history("再与信", detail=f"出荷期限（{ship_window.closes_on(p):%Y-%m-%d}）のため、"
+                                     "新しい決済IDで再与信します。")
+        attempt = prepare_attempt(data, method_id=p.method_id, kind=p.kind, sms_phone=None,
+                                  replaces=p, actor=actor)
+    return complete_reauthorization(attempt, actor=actor, purpose="再与信",
+                                    unchanged="元の決済はそのままです", code="reauthorize",
+                                    operation="reauthorize")

@@ -29,8 +29,8 @@ from ..errors import (ApiConnectionError, ApiError, AuthenticationError, Invalid
                       ValidationError)
 from ..models import PaymentKind, PaymentStatus as S, utcnow
 from ..state import current_state
-from ..yamato.codes import CreditDecision, Operation as Api
-from . import history, journal, messages, status
+from ..yamato.codes import CreditDecision, Operation as Api, TransactionStatus as TS
+from . import history, journal, messages, status, yamato_side
 from . import yamato_requests as yreq
 from .lookups import current_payment, is_live
 from .outcomes import OutcomeKind, PaymentOutcome
@@ -117,6 +117,7 @@ def apply_decision(tx: Tx, decision: CreditDecision, *, label: str = "決済依�
     reauthorization = replaced_payment(tx) is not None
     if decision == CreditDecision.APPROVED:
         status.move(p, S.AUTHORIZED)
+        yamato_side.learned(p, TS.APPROVED)
         if not reauthorization:
             tx.emit("payment_authorized")
         return None
@@ -136,6 +137,7 @@ def apply_decision(tx: Tx, decision: CreditDecision, *, label: str = "決済依�
     if status.status_of(p) is S.PENDING:     # 審査中, or the SMS went out (スマホタイプ)
         status.move(p, S.AWAITING_SMS if p.kind == PaymentKind.SMARTPHONE.value
                     else S.UNDER_REVIEW)
+        yamato_side.learned(p, TS.UNDER_REVIEW)
         tx.emit("payment_under_review")
     return None
 
@@ -220,25 +222,20 @@ def prepare_attempt(order_data: Any, *, method_id: int | None, kind: str,
             tx.emit("payment_declined", message=exc.message)
         return Attempt(payment, order_data, tx=tx, refused=exc.message)
     op = tx.journal_ahead({"request": yreq.request_to_json(request)})
+    if settings.prepayment_log_enabled:      # M23, committed with the journal row
+        history.add_prepayment_log(session, models, order_no=order_no,
+                                   host_order_id=payment.host_order_id, kind=kind,
+                                   amount=order_data.total, order_data=order_data)
     return Attempt(payment, order_data, op=op, request=request)
 
 
 def send_attempt(attempt: Attempt, *, actor: str | None) -> tuple[Any, str | None]:
-    """After the commit of :func:`prepare_attempt`: log M23, call KAARA0010, apply the answer."""
+    """After the commit of :func:`prepare_attempt`: call KAARA0010, apply the answer."""
     payment = attempt.payment
     if attempt.refused is not None:
         attempt.tx.finish()
         return payment, attempt.refused
     state = current_state()
-    if state.settings().prepayment_log_enabled:
-        try:
-            history.write_prepayment_log(state.db.engine, state.models, order_no=payment.order_no,
-                                         host_order_id=payment.host_order_id, kind=payment.kind,
-                                         amount=attempt.order_data.total,
-                                         order_data=attempt.order_data)
-        except Exception:   # the order is committed already; the log is a second safety net
-            logger.exception("kuroneko: pre-payment log for %s could not be written",
-                             payment.order_no)
     op_id, owner = attempt.op.id, attempt.op.claimed_by
     answer = ask_yamato(state.client().authorize, attempt.request)
     with locked(payment.id, "authorize", actor=actor, check=False) as tx:
@@ -249,7 +246,7 @@ def send_attempt(attempt: Attempt, *, actor: str | None) -> tuple[Any, str | Non
 
 def start_attempt(order_data: Any, *, method_id: int | None, kind: str, sms_phone: str | None,
                   replaces: Any = None, actor: str | None) -> tuple[Any, str | None]:
-    """Create a pending payment, journal it ahead, commit, log M23, call KAARA0010."""
+    """Create a pending payment, journal it ahead with the M23 log, commit, call KAARA0010."""
     attempt = prepare_attempt(order_data, method_id=method_id, kind=kind, sms_phone=sms_phone,
                               replaces=replaces, actor=actor)
     current_state().db.session.commit()   # pending payment + journal: nothing at Yamato unknown

@@ -2,9 +2,9 @@
 決済直前ログ (M23).
 
 History and error rows are added to the caller's session and commit with the payment change
-they describe ("what we did" next to "where it stands"). The pre-payment log is the exception:
-it is committed in its own session before KAARA0010 so it survives whatever the request does
-afterwards. Nothing here ever receives the merchant password.
+they describe ("what we did" next to "where it stands"). The pre-payment log commits with the
+pending payment and its journal row, before KAARA0010 leaves, so it survives whatever the
+request does afterwards. Nothing here ever receives the merchant password.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import orm
 
 from ..models import utcnow
@@ -66,20 +65,17 @@ def order_data_to_json(order_data: OrderData) -> dict:
     return _scrub(dataclasses.asdict(order_data))
 
 
-def write_prepayment_log(engine: sa.engine.Engine, models, *, order_no: str,
-                         host_order_id: str | None, kind: str, amount: int,
-                         order_data: OrderData) -> int:
-    """Commit a 決済直前ログ row in a session of its own and return its id.
-
-    Its own connection means a later rollback of the request's session cannot take it away.
-    Callers must not hold an uncommitted SQLite write on the same file (it would block here):
-    ``service.authorize`` commits the order and the pending payment first.
-    """
-    with orm.Session(bind=engine) as own:
-        row = models.PrepaymentLog(
-            created_at=utcnow(), order_no=order_no, host_order_id=host_order_id, kind=kind,
-            amount=amount, snapshot=order_data_to_json(order_data))
-        own.add(row)
-        own.commit()
-        logger.info("kuroneko pre-payment log written: order_no=%s", order_no)
-        return row.id
+def add_prepayment_log(session: orm.Session, models, *, order_no: str,
+                       host_order_id: str | None, kind: str, amount: int,
+                       order_data: OrderData):
+    """Add a 決済直前ログ row to ``session``: the caller commits it together with the pending
+    payment and its journal row, before KAARA0010 leaves — so it survives whatever happens to
+    the request afterwards (a later rollback cannot take back a commit). DESIGN wanted a
+    session of its own for this; one commit with the journal gives the same guarantee and
+    saves a second database commit on every checkout."""
+    row = models.PrepaymentLog(
+        created_at=utcnow(), order_no=order_no, host_order_id=host_order_id, kind=kind,
+        amount=amount, snapshot=order_data_to_json(order_data))
+    session.add(row)
+    logger.info("kuroneko pre-payment log added: order_no=%s", order_no)
+    return row

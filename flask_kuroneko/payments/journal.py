@@ -8,7 +8,7 @@ States:
   ``done`` / ``failed`` — settled (failed = Yamato refused it, or retries ran out; see ErrorLog).
 
 While a payment has an unsettled operation (``Payment.open_operation``), every other changing
-operation on it is refused (see ``service``): this is what keeps "nothing done twice".
+operation on it is refused (see ``pipeline.locked``): this is what keeps "nothing done twice".
 
 Claims: a worker (or the request that wrote the row ahead of its call) owns an operation while
 ``claimed_until`` is in the future. Taking a claim is one conditional UPDATE, committed at

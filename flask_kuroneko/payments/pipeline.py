@@ -39,7 +39,7 @@ from ..errors import (ApiConnectionError, ApiError, AuthenticationError, Invalid
                       OperationPending, PaymentNotFound, ValidationError)
 from ..state import current_state
 from ..yamato.codes import Operation as Api
-from . import history, journal, transitions
+from . import health, history, journal, transitions, yamato_side
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +82,20 @@ class Answer:
 def ask_yamato(fn: Callable[..., Any], *args: Any) -> Answer:
     """Call one client method; Yamato's refusals and transport failures become the answer."""
     try:
-        return Answer(result=fn(*args))
-    except (ApiError, ValidationError) as exc:
+        answer = Answer(result=fn(*args))
+    except ValidationError as exc:          # refused before anything was sent
         return Answer(error=exc)
+    except ApiError as exc:
+        answer = Answer(error=exc)
+    health.record(reached=not isinstance(answer.error, ApiConnectionError))
+    return answer
+
+
+def inquire(what: str, order_no: str) -> Answer:
+    """A status inquiry with the shorter KURONEKO_STATUS_TIMEOUT: ``what`` is "status"
+    (KAAST0010 取引状況) or "credit_result" (KAARS0010 与信結果)."""
+    client = current_state().status_client()
+    return ask_yamato(getattr(client, f"get_{what}"), order_no)
 
 
 def pending_message(label: str, exc: ApiConnectionError) -> str:
@@ -242,6 +253,7 @@ def locked(payment_id: int, operation: str, *, actor: str | None = None,
         payment = load_locked(session, models, payment_id)
         if check:
             transitions.check(operation, payment.status)
+            yamato_side.check(operation, payment, transitions.label(operation))
             refuse_while_open(payment, operation)
         tx = Tx(session, models, payment, operation, actor)
         try:

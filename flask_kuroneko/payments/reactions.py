@@ -1,4 +1,4 @@
-"""Reacting to the host (DESIGN "Reacting to the host"): inbound signal handlers.
+"""Reacting to the host (DESIGN "Host integration", inbound signals): the signal handlers.
 
 ``extension.py`` connects these to ``signals.order_status_changed`` / ``order_updated`` for
 the sending app. A reaction never raises into the host: Yamato refusals and unreachable calls

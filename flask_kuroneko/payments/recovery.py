@@ -39,7 +39,7 @@ from .aftersales import (host_order_data, mark_cancelled, mark_captured,
                          retire_later)
 from .authorization import apply_decision, conclude
 from .lookups import get_payment
-from .pipeline import Tx, ask_yamato, locked
+from .pipeline import Tx, ask_yamato, inquire, locked
 from .sync import SHIPPED, reconcile
 
 logger = logging.getLogger(__name__)
@@ -56,13 +56,13 @@ def client() -> Any:
 
 def ask_status(tx: Tx) -> TS | str | None:
     """Yamato's 取引状況, ``MISSING`` when Yamato has no such transaction, None when unknown."""
-    try:
-        return current_state().status_client().get_status(tx.payment.order_no).status
-    except ApiError as exc:
-        if exc.code == "kaast008E":
-            return MISSING
-        logger.warning("kuroneko recovery: KAAST0010 %s failed: %s", tx.payment.order_no, exc)
-        return None
+    answer = inquire("status", tx.payment.order_no)
+    if answer.ok:
+        return answer.result.status
+    if getattr(answer.error, "code", None) == "kaast008E":
+        return MISSING
+    logger.warning("kuroneko recovery: KAAST0010 %s failed: %s", tx.payment.order_no, answer.error)
+    return None
 
 
 def state_after_failed_resend(exc: Exception | None) -> str:
@@ -76,13 +76,11 @@ def resolve_authorize(tx: Tx, op: Any, queued: bool) -> str:
     p = tx.payment
     if p.status != S.PENDING.value:
         return journal.DONE
-    try:
-        decision = current_state().status_client().get_credit_result(p.order_no).decision
-    except ApiError as exc:
-        if exc.code != "kaars008E":
-            logger.warning("kuroneko recovery: KAARS0010 %s failed: %s", p.order_no, exc)
-            return op.state
-        decision = None
+    answer = inquire("credit_result", p.order_no)
+    decision = answer.result.decision if answer.ok else None
+    if not answer.ok and getattr(answer.error, "code", None) != "kaars008E":
+        logger.warning("kuroneko recovery: KAARS0010 %s failed: %s", p.order_no, answer.error)
+        return op.state
     if decision is not None:
         apply_decision(tx, decision, label="決済依頼（照会）")
         retire_later(tx)
@@ -213,7 +211,8 @@ def resolve_change_amount(tx: Tx, op: Any, queued: bool) -> str:
         tx.error_log("利用額変更の結果を確認できませんでした（受注金額が再び変更されています）。"
                      "利用額変更をやり直してください。", code="unresolved", api=Api.CHANGE_AMOUNT)
         return journal.FAILED
-    req = yreq.amount_change_request(data, order_no=p.order_no)
+    req = yreq.amount_change_request(data, order_no=p.order_no,
+                                       smartphone=p.kind == PaymentKind.SMARTPHONE.value)
     result, exc = tx.resend(Api.CHANGE_AMOUNT, client().change_amount, req,
                             passthrough=("kaakk049E",))
     if exc is not None and getattr(exc, "code", None) != "kaakk049E":
@@ -324,13 +323,12 @@ def resolve(payment_id: int) -> Any:
     with locked(payment_id, "resolve", actor="system") as tx:
         p = tx.payment
         if p.status in (S.UNDER_REVIEW.value, S.PENDING.value):
-            try:
-                decision = state.status_client().get_credit_result(p.order_no).decision
-            except ApiError as exc:
-                logger.warning("kuroneko: KAARS0010 for %s failed: %s", p.order_no, exc)
+            answer = inquire("credit_result", p.order_no)
+            if not answer.ok:
+                logger.warning("kuroneko: KAARS0010 for %s failed: %s", p.order_no, answer.error)
                 return p
-            if decision != CreditDecision.UNDER_REVIEW:
-                apply_decision(tx, decision, label="審査結果")
+            if answer.result.decision != CreditDecision.UNDER_REVIEW:
+                apply_decision(tx, answer.result.decision, label="審査結果")
                 retire_later(tx)
             return p
         found = ask_status(tx)

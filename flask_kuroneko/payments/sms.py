@@ -13,15 +13,15 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from ..errors import ApiConnectionError, ApiError, InvalidTransition, PaymentNotFound, ValidationError
+from ..errors import ApiConnectionError, InvalidTransition, PaymentNotFound, ValidationError
 from ..models import PaymentStatus as S
 from ..state import current_state
 from ..yamato.codes import Operation as Api, SmsResult, TransactionStatus as TS
 from ..yamato.normalize import normalize_sms_code
-from . import journal, messages, status, transitions
+from . import journal, messages, status, transitions, yamato_side
 from .authorization import prepare_attempt, send_attempt
 from .outcomes import SmsOutcome, SmsOutcomeKind as K
-from .pipeline import Answer, Tx, ask_yamato, locked
+from .pipeline import Answer, Tx, ask_yamato, inquire, locked
 from .lookups import payment_by_order_no
 from .recovery import resolve, settle_operation
 from .sms_window import sms_chain, sms_window_over
@@ -60,12 +60,11 @@ def authorize_from_status(tx: Tx, label: str = "取引状況確認") -> None:
 def expire(tx: Tx, message: str = messages.MSG_SMS_TIMEOUT) -> SmsOutcome:
     """The window is over: ask Yamato first (a lost answer to an accepted code → 与信), else
     決済不可."""
-    try:
-        yamato = current_state().status_client().get_status(tx.payment.order_no).status
-    except ApiError as exc:
-        logger.info("kuroneko: KAAST0010 before expiring %s: %s", tx.payment.order_no, exc)
-        yamato = None
-    if yamato == TS.APPROVED:
+    answer = inquire("status", tx.payment.order_no)
+    if not answer.ok:
+        logger.info("kuroneko: KAAST0010 before expiring %s: %s", tx.payment.order_no,
+                    answer.error)
+    if answer.ok and answer.result.status == TS.APPROVED:
         authorize_from_status(tx)
         return SmsOutcome(K.AUTHORIZED, tx.payment)
     decline(tx, message, "SMS認証の有効時間切れ")
@@ -92,6 +91,7 @@ def conclude_verification(tx: Tx, op: Any, answer: Answer) -> SmsOutcome:
     tx.history(result.label)
     if result == SmsResult.OK:
         status.move(p, S.AUTHORIZED)
+        yamato_side.learned(p, TS.APPROVED)
         tx.emit("payment_authorized")
         return SmsOutcome(K.AUTHORIZED, p)
     if result == SmsResult.MISMATCH:
@@ -102,10 +102,8 @@ def conclude_verification(tx: Tx, op: Any, answer: Answer) -> SmsOutcome:
         p.yamato_status = int(TS.VOIDED)   # Yamato voided this attempt; 「再送信」 may follow
         return SmsOutcome(K.EXPIRED, p, message=messages.MSG_SMS_EXPIRED)
     if result == SmsResult.NOT_AWAITING:     # e.g. already authenticated: ask Yamato
-        try:
-            yamato = current_state().status_client().get_status(p.order_no).status
-        except ApiError:
-            yamato = None
+        found = inquire("status", p.order_no)
+        yamato = found.result.status if found.ok else None
         if yamato == TS.APPROVED:
             status.move(p, S.AUTHORIZED)
             tx.emit("payment_authorized")

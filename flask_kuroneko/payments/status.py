@@ -20,7 +20,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import KuronekoError
+from ..errors import IllegalStatusMove
 from ..models import PaymentStatus as S, utcnow
 
 logger = logging.getLogger(__name__)
@@ -48,10 +48,6 @@ OPEN = frozenset({S.PENDING, S.UNDER_REVIEW, S.AWAITING_SMS})
 LIVE = HELD | OPEN
 #: Final statuses: nothing moves them again.
 FINAL = frozenset(s for s, targets in MOVES.items() if not targets)
-
-
-class IllegalStatusMove(KuronekoError):
-    """A move the table does not allow was attempted (a bug in the caller)."""
 
 
 def status_of(payment: Any) -> S:

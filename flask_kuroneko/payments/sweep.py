@@ -18,22 +18,19 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from .. import config
 from ..errors import KuronekoError
 from ..models import PaymentStatus as S, utcnow
 from ..state import current_state
-from . import journal, status
+from . import health, journal, status
 from .aftersales import retire_replaced
 from .recovery import resolve, settle_operation
 from .sms import abandon_sms
 from .sms_window import sms_window_over
-from .sync import sync_status
+from .bulk_sync import sync_due
 
 logger = logging.getLogger(__name__)
 
-#: Open payments are compared with Yamato (KAAST0010) at most this often each.
-SYNC_INTERVAL = timedelta(hours=6)
-#: At most this many status inquiries per sweep (Yamato is not ours to hammer).
-SYNC_BATCH = 50
 _HELD = tuple(s.value for s in status.HELD)
 
 
@@ -50,6 +47,12 @@ class SweepReport:
     synced: int = 0
     drifts: int = 0
     errors: int = 0
+    yamato_unreachable: int = 0       # requests that got no usable answer from Yamato
+
+    @property
+    def failed(self) -> bool:
+        """True when the CLI must exit non-zero: an error, or Yamato out of reach."""
+        return bool(self.errors or self.yamato_unreachable)
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -97,8 +100,24 @@ def settle_journal(report: SweepReport, worker_id: str, now: datetime) -> None:
 
 
 def sweep(*, now: datetime | None = None, worker_id: str | None = None,
-          sync_interval: timedelta = SYNC_INTERVAL, sync_batch: int = SYNC_BATCH) -> SweepReport:
-    """One pass of background work; returns the counts. Safe to run on several workers."""
+          sync_interval: timedelta | None = None, sync_batch: int | None = None) -> SweepReport:
+    """One pass of background work; returns the counts. Safe to run on several workers.
+    The status sync asks every held payment not synced within ``sync_interval`` (default
+    KURONEKO_SYNC_INTERVAL seconds), ``sync_batch`` (KURONEKO_SYNC_BATCH) at a time."""
+    if sync_interval is None:
+        sync_interval = timedelta(seconds=config.get("SYNC_INTERVAL"))
+    if sync_batch is None:
+        sync_batch = config.get("SYNC_BATCH")
+    with health.counting() as tally:
+        report = sweep_steps(now=now, worker_id=worker_id, sync_interval=sync_interval,
+                             sync_batch=sync_batch)
+    report.yamato_unreachable = tally.unreachable
+    logger.info("kuroneko sweep: %s", report)
+    return report
+
+
+def sweep_steps(*, now: datetime | None, worker_id: str | None, sync_interval: timedelta,
+                sync_batch: int) -> SweepReport:
     state = current_state()
     session, P = state.db.session, state.models.Payment
     now = now or utcnow()
@@ -130,14 +149,10 @@ def sweep(*, now: datetime | None = None, worker_id: str | None = None,
     retired = _each(replacing, retire_replaced, report)
     report.replacements_retired = len(retired)
 
-    # 5. Status sync of held payments (throttled), drift detection (M25).
-    stale = _ids(sa.select(P.id).where(
-        P.status.in_(_HELD), P.open_operation.is_(None),
-        sa.or_(P.synced_at.is_(None), P.synced_at < now - sync_interval))
-        .order_by(P.synced_at.is_not(None), P.synced_at, P.id).limit(sync_batch))
-    before = {pid: session.get(P, pid).drift for pid in stale}
-    synced = _each(stale, sync_status, report)
-    report.synced = len(synced)
-    report.drifts = sum(1 for p in synced if p.drift and p.drift != before.get(p.id))
-    logger.info("kuroneko sweep by %s: %s", worker_id, report)
+    # 5. Status sync of held payments, oldest first, concurrently; drift detection (M25).
+    synced = sync_due(now=now, interval=sync_interval, batch=sync_batch,
+                      concurrency=config.get("BULK_CONCURRENCY"))
+    report.synced = synced.unchanged + synced.changed
+    report.drifts = synced.drifts
+    report.errors += synced.errors
     return report

@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import ApiError
 from ..models import PaymentStatus as S, utcnow
-from ..state import current_state
 from ..yamato.codes import CreditDecision, Operation as Api, TransactionStatus as TS
 from . import messages, status
 from .aftersales import retire_later
 from .authorization import apply_decision
-from .pipeline import Tx, locked
+from .pipeline import Answer, Tx, inquire, locked
 from .sms_window import sms_window_over
 
 logger = logging.getLogger(__name__)
@@ -46,22 +44,35 @@ def settle_open(tx: Tx, yamato: TS, now: Any) -> None:
     # else 審査中 (30), or an expired code the customer may still replace (31)
 
 
+def drift_text(current: S, yamato: TS) -> tuple[str, str]:
+    """(error-log code, Japanese text) for a disagreement between us and Yamato."""
+    if yamato in (TS.NOT_AVAILABLE, TS.VOIDED) and current is S.AUTHORIZED:
+        return "late_ng", ("与信の後、ヤマトの審査で「決済不可」になりました。この注文の商品は発送しないで"
+                           "ください（お客様には別のお支払い方法をご案内ください）。")
+    return "drift", (f"ヤマトの取引状況は「{yamato.label}」ですが、当店の決済状況は「{current.label}」です。"
+                     "ヤマトの管理画面で操作された可能性があります。")
+
+
 def reconcile(tx: Tx, yamato: TS) -> None:
-    """Compare Yamato's 取引状況 with ours; record drift (M25) and follow Yamato's facts."""
+    """Compare Yamato's 取引状況 with ours; record drift (M25) and follow Yamato's facts. A
+    drift that Yamato's state no longer shows is cleared."""
     p, now = tx.payment, utcnow()
     p.yamato_status, p.synced_at = int(yamato), now
     if status.is_open(p):
         settle_open(tx, yamato, now)
         return
     if yamato in AGREEING.get(p.status, ()):
+        if p.drift:
+            p.drift = None
+            tx.history("状態一致", label="取引状況確認",
+                       detail=f"ヤマトの取引状況「{yamato.label}」と一致しました。")
         return
-    text = (f"ヤマトの取引状況は「{yamato.label}」ですが、当店の決済状況は「{p.status_label}」です。"
-            "ヤマトの管理画面で操作された可能性があります。")
-    p.drift = f"{now:%Y-%m-%d %H:%M} {text}"
-    tx.history("状態不一致", label="取引状況確認", detail=text)
-    tx.error_log(text, code="drift", api=Api.STATUS)
-    tx.emit("payment_error", operation="sync_status", code="drift", message=text)
     current = status.status_of(p)
+    code, text = drift_text(current, yamato)
+    p.drift = f"{now:%Y-%m-%d %H:%M} {text}"
+    tx.history("決済不可" if code == "late_ng" else "状態不一致", label="取引状況確認", detail=text)
+    tx.error_log(text, code=code, api=Api.STATUS)
+    tx.emit("payment_error", operation="sync_status", code=code, message=text)
     if yamato == TS.CANCELLED and status.can_move(current, S.CANCELLED):
         status.move(p, S.CANCELLED, now=now)
         tx.emit("payment_cancelled")
@@ -76,23 +87,33 @@ def reconcile(tx: Tx, yamato: TS) -> None:
         tx.emit("payment_declined", message=messages.MSG_DECLINED)
 
 
+def apply_status_answer(tx: Tx, answer: Answer) -> None:
+    """Apply a KAAST0010 answer (or its failure) to the locked payment."""
+    p = tx.payment
+    if not answer.ok:
+        exc = answer.error
+        if getattr(exc, "code", None) == "kaast008E" and p.status in AGREEING:
+            text = "ヤマトにこの決済の取引が見つかりません。"
+            p.drift, p.synced_at = f"{utcnow():%Y-%m-%d %H:%M} {text}", utcnow()
+            tx.history("状態不一致", detail=text)
+            tx.error_log(text, code=exc.code, api=Api.STATUS)
+        else:
+            logger.warning("kuroneko: KAAST0010 for %s failed: %s", p.order_no, exc)
+            tx.error = exc
+        return
+    p.yamato_warning = int(answer.result.warning)
+    reconcile(tx, answer.result.status)
+
+
 def sync_status(payment_id: int) -> Any:
     """取引状況確認 (KAAST0010): refresh Yamato's status, record drift (M25)."""
-    state = current_state()
     with locked(payment_id, "sync_status", actor="system") as tx:
-        p = tx.payment
-        try:
-            result = state.status_client().get_status(p.order_no)
-        except ApiError as exc:
-            if exc.code == "kaast008E" and p.status in AGREEING:
-                text = "ヤマトにこの決済の取引が見つかりません。"
-                p.drift, p.synced_at = f"{utcnow():%Y-%m-%d %H:%M} {text}", utcnow()
-                tx.history("状態不一致", detail=text)
-                tx.error_log(text, code=exc.code, api=Api.STATUS)
-            else:
-                logger.warning("kuroneko: KAAST0010 for %s failed: %s", p.order_no, exc)
-                tx.error = exc
-            return p
-        p.yamato_warning = int(result.warning)
-        reconcile(tx, result.status)
+        apply_status_answer(tx, inquire("status", tx.payment.order_no))
+    return tx.payment
+
+
+def apply_answer(payment_id: int, answer: Answer) -> Any:
+    """取引状況確認 with an answer already received (the batch sync asked concurrently)."""
+    with locked(payment_id, "sync_status", actor="system") as tx:
+        apply_status_answer(tx, answer)
     return tx.payment

@@ -1,6 +1,6 @@
-"""Which service operation may run from which payment status (the transitions table).
+"""Which payment operation may run from which payment status (the transitions table).
 
-One table, read by ``service.py`` before any Yamato call, so an illegal request (cancelling a
+One table, read by the pipeline (``pipeline.locked``) before any Yamato call, so an illegal request (cancelling a
 declined payment, capturing twice) never reaches Yamato. Yamato's own permission table (spec
 §4.9) is stricter in places (e.g. a reissue needs 売上確定 at Yamato); those refusals come back
 as Yamato errors and are logged, not guessed here.
@@ -28,6 +28,8 @@ ALLOWED: MappingProxyType[str, frozenset[S]] = MappingProxyType({
     "cancel": frozenset({S.AUTHORIZED, S.CAPTURED}),
     "change_amount": frozenset({S.AUTHORIZED, S.CAPTURED}),
     "reissue_invoice": frozenset({S.CAPTURED}),
+    # before Yamato's 90-day shipment window closes (offered only then, see lookups)
+    "reauthorize": frozenset({S.AUTHORIZED}),
     "sync_status": frozenset({S.AUTHORIZED, S.CAPTURED, S.CANCELLED, S.UNDER_REVIEW,
                               S.AWAITING_SMS}),
 })
@@ -45,6 +47,7 @@ LABELS: MappingProxyType[str, str] = MappingProxyType({
     "cancel": "取消",
     "change_amount": "利用額変更",
     "reissue_invoice": "請求書再発行",
+    "reauthorize": "再与信",
     "sync_status": "取引状況確認",
 })
 

@@ -1,6 +1,6 @@
 """Host OrderData → the client's request dataclasses, and back to JSON for the journal.
 
-Kept out of ``service.py`` (one concern: what we tell Yamato about an order). The journal
+Its own module (one concern: what we tell Yamato about an order). The journal
 stores the exact authorization request it sent, so a retry after "never reached Yamato"
 repeats the same orderNo with the same body — Yamato's duplicate check (kaara009E) then makes
 the retry harmless even if the first one did arrive after all.
@@ -12,7 +12,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from ..yamato.codes import ReissueContents, ReissueReason, SendDiv
+from ..yamato.codes import ChangeSendDiv, ReissueContents, ReissueReason, SendDiv
 from ..yamato.datatypes import (AmountChangeRequest, AuthorizationRequest, Buyer, Destination,
                                 Item, ReissueRequest)
 from ..orderdata import Address, OrderData
@@ -60,11 +60,15 @@ def authorization_request(order: OrderData, *, order_no: str, order_date: date, 
                                 send_div=send_div, destination=destination)
 
 
-def amount_change_request(order: OrderData, *, order_no: str) -> AmountChangeRequest:
-    """KAAKK0010 with the host's current lines, total and billing address."""
+def amount_change_request(order: OrderData, *, order_no: str,
+                          smartphone: bool = False) -> AmountChangeRequest:
+    """KAAKK0010 with the host's current lines, total and billing address; a スマホタイプ
+    payment sends sendDiv 2 (its invoice goes to the phone), as the WooCommerce and w2
+    integrations do."""
     return AmountChangeRequest(order_no=order_no, total_amount=order.total, items=items_of(order),
                                post_code=order.billing.postal_code,
-                               address=order.billing.full_address)
+                               address=order.billing.full_address,
+                               send_div=ChangeSendDiv.SMS if smartphone else None)
 
 
 def reissue_request(order: OrderData, *, order_no: str, reason: ReissueReason | int,

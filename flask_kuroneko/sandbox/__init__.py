@@ -1,7 +1,8 @@
 """Offline simulator of Yamato's クロネコ代金後払いサービス API (spec §6).
 
-Imports nothing from the rest of the package except ``codes`` and ``jptext``, so it runs
-stand-alone: ``flask --app flask_kuroneko.sandbox run``. See ``docs/sandbox.md``.
+Imports nothing from the rest of the package except ``flask_kuroneko.yamato`` (codes, Japanese
+text rules, the JST timezone), so it runs stand-alone: ``flask --app flask_kuroneko.sandbox
+run``. Its import graph has no cycle (``tests/test_sandbox_layout.py``). See ``docs/sandbox.md``.
 """
 from __future__ import annotations
 

@@ -21,7 +21,10 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
+from werkzeug.test import Client
+
 from ..yamato.codes import BASE_URLS
+from .app import create_app
 from .simulator import Simulator
 
 logger = logging.getLogger(__name__)
@@ -69,7 +72,6 @@ class SandboxAdapter(BaseAdapter):
     @property
     def app(self) -> Any:
         if self._app is None:
-            from .app import create_app
             self._app = create_app(self.simulator)
         return self._app
 
@@ -106,13 +108,14 @@ class SandboxAdapter(BaseAdapter):
 
     def _send_wsgi(self, request: requests.PreparedRequest,
                    split: urllib.parse.SplitResult) -> requests.Response:
-        from werkzeug.test import Client
         client = Client(self.app)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() != "host"]
+        # The request comes from this very process: a loopback client for ``guard.py``.
         result = client.open(split.path or "/", method=request.method,
                              query_string=split.query, headers=headers,
                              data=_body_bytes(request.body),
-                             base_url=f"{split.scheme}://{split.netloc}")
+                             base_url=f"{split.scheme}://{split.netloc}",
+                             environ_base={"REMOTE_ADDR": "127.0.0.1"})
         try:
             body = result.get_data()
             return self._response(request, result.status_code, dict(result.headers), body)
@@ -126,9 +129,7 @@ class SandboxAdapter(BaseAdapter):
         response.reason = REASONS.get(status, "")
         response.headers = CaseInsensitiveDict(headers)
         response.encoding = get_encoding_from_headers(response.headers)
-        response.raw = io.BytesIO(body)
-        response._content = body
-        response._content_consumed = True
+        response.raw = io.BytesIO(body)     # read (once) by response.content
         response.url = request.url
         response.request = request
         response.connection = self

@@ -2,7 +2,8 @@
 
 ``flask --app flask_kuroneko.sandbox run`` finds ``create_app``. With the environment
 variable ``KURONEKO_SANDBOX_STATE`` set to a file path, state lives in that SQLite file so
-several processes share one simulated Yamato.
+several processes share one simulated Yamato. ``/_sim`` and the UI answer loopback clients
+only unless ``KURONEKO_SANDBOX_ALLOWED_CLIENTS`` says otherwise (``guard.py``).
 
 Faults over a real socket: ``latency`` really sleeps; ``drop`` and ``refuse`` shut the
 client socket down without writing a response (werkzeug's dev server exposes it as
@@ -16,25 +17,23 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Iterable
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 
+from . import current, guard
+from .backoffice import backoffice
 from .config import load_merchants
 from .simulator import Simulator
 from .store import SqliteStore
+from .ui import ui
 
 logger = logging.getLogger(__name__)
 
-EXTENSION_KEY = "kuroneko_sandbox"
 STATE_ENV = "KURONEKO_SANDBOX_STATE"
 MERCHANTS_ENV = "KURONEKO_SANDBOX_MERCHANTS"
 
 wire = Blueprint("sandbox_wire", __name__)
-
-
-def simulator() -> Simulator:
-    """The simulator of the current app."""
-    return current_app.extensions[EXTENSION_KEY]
 
 
 @wire.route("/kuroneko-atobarai-api/<code>APIAction_execute.action",
@@ -43,7 +42,7 @@ def simulator() -> Simulator:
 def api(code: str) -> Response:
     if request.method != "POST":
         return Response(b"", status=405, headers={"Allow": "POST"})
-    ex = simulator().exchange(code, request.get_data(cache=False))
+    ex = current.simulator().exchange(code, request.get_data(cache=False))
     if ex.transport in ("drop", "refuse"):
         sock = request.environ.get("werkzeug.socket")
         logger.info("sandbox fault %s: closing the connection without a response",
@@ -57,12 +56,16 @@ def api(code: str) -> Response:
     return Response(ex.body, status=ex.status, headers=ex.headers)
 
 
-def create_app(simulator: Simulator | None = None, *, api_prefix: str = "") -> Flask:
+def create_app(simulator: Simulator | None = None, *, api_prefix: str = "",
+               allowed_clients: str | Iterable[str] | None = None) -> Flask:
     """The sandbox WSGI app around ``simulator``.
 
     Without a simulator one is built from the environment: ``KURONEKO_SANDBOX_STATE`` (a
     SQLite file shared by processes) and ``KURONEKO_SANDBOX_MERCHANTS`` (a JSON registry,
     see ``config.load_merchants``). ``api_prefix`` puts the API paths under a base path.
+    ``allowed_clients`` (default: ``KURONEKO_SANDBOX_ALLOWED_CLIENTS``, else loopback) says
+    who may use the back office and the human page (``guard.py``); a bad value raises
+    ValueError here, not at the first request.
     """
     if simulator is None:
         state = os.environ.get(STATE_ENV)
@@ -71,9 +74,8 @@ def create_app(simulator: Simulator | None = None, *, api_prefix: str = "") -> F
                               store=SqliteStore(state) if state else None)
     app = Flask(__name__, template_folder="templates")
     app.json.ensure_ascii = False
-    app.extensions[EXTENSION_KEY] = simulator
-    from .backoffice import backoffice
-    from .ui import ui
+    current.bind(app, simulator)
+    guard.bind(app, allowed_clients)
     app.register_blueprint(wire, url_prefix=api_prefix.rstrip("/") or None)
     app.register_blueprint(backoffice)
     app.register_blueprint(ui)

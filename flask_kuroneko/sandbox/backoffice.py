@@ -1,6 +1,7 @@
 """The ``/_sim`` JSON back-office API (spec §6.8): the HTTP twin of the Simulator methods.
 
 Illegal transitions answer 409 with a Japanese ``message``; unknown transactions 404.
+Served only to the clients ``guard.py`` allows; cross-site POSTs are refused (403).
 JSON bodies and form bodies are both accepted so ``curl -d`` works.
 """
 from __future__ import annotations
@@ -10,17 +11,14 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from . import current, guard
 from .clock import parse_iso
 from .lifecycle import TransitionError, UnknownTransaction
 
 logger = logging.getLogger(__name__)
 
 backoffice = Blueprint("sandbox_backoffice", __name__, url_prefix="/_sim")
-
-
-def _sim():
-    from .app import simulator
-    return simulator()
+backoffice.before_request(guard.refuse_unless_allowed)
 
 
 def _params() -> dict[str, Any]:
@@ -51,41 +49,41 @@ def _bad_value(exc: ValueError):
 
 @backoffice.post("/reset")
 def reset():
-    _sim().reset()
+    current.simulator().reset()
     return jsonify({"ok": True})
 
 
 @backoffice.get("/clock")
 def get_clock():
-    return jsonify({"now": _sim().now().isoformat()})
+    return jsonify({"now": current.simulator().now().isoformat()})
 
 
 @backoffice.post("/clock")
 def set_clock():
     value = _params().get("now")
-    _sim().set_now(parse_iso(value) if value else None)
-    return jsonify({"now": _sim().now().isoformat()})
+    current.simulator().set_now(parse_iso(value) if value else None)
+    return jsonify({"now": current.simulator().now().isoformat()})
 
 
 @backoffice.post("/clock/advance")
 def advance():
     seconds = float(_params().get("seconds", 0))
-    return jsonify({"now": _sim().advance(seconds).isoformat()})
+    return jsonify({"now": current.simulator().advance(seconds).isoformat()})
 
 
 @backoffice.post("/tick")
 def tick():
-    return jsonify({"now": _sim().tick().isoformat()})
+    return jsonify({"now": current.simulator().tick().isoformat()})
 
 
 @backoffice.get("/tx")
 def list_transactions():
-    return jsonify(_sim().transactions(request.args.get("merchant") or None))
+    return jsonify(current.simulator().transactions(request.args.get("merchant") or None))
 
 
 @backoffice.get("/tx/<merchant>/<order_no>")
 def get_transaction(merchant: str, order_no: str):
-    tx = _sim().transaction(merchant, order_no)
+    tx = current.simulator().transaction(merchant, order_no)
     if tx is None:
         return _error(404, f"no transaction {merchant}/{order_no}")
     return jsonify(tx)
@@ -107,12 +105,12 @@ ACTIONS = {
 def tx_action(merchant: str, order_no: str, action: str):
     if action not in ACTIONS:
         return _error(404, f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
-    return jsonify(ACTIONS[action](_sim(), merchant, order_no, _params()))
+    return jsonify(ACTIONS[action](current.simulator(), merchant, order_no, _params()))
 
 
 @backoffice.get("/sms/<merchant>/<order_no>")
 def sms_code(merchant: str, order_no: str):
-    code = _sim().sms_code(merchant, order_no)
+    code = current.simulator().sms_code(merchant, order_no)
     if code is None:
         return _error(404, f"no SMS for {merchant}/{order_no}")
     return jsonify({"ycfStrCode": merchant, "orderNo": order_no, "code": code})
@@ -120,17 +118,17 @@ def sms_code(merchant: str, order_no: str):
 
 @backoffice.get("/sms-outbox")
 def sms_outbox():
-    return jsonify(_sim().sms_outbox)
+    return jsonify(current.simulator().sms_outbox)
 
 
 @backoffice.get("/push-log")
 def push_log():
-    return jsonify(_sim().push_log)
+    return jsonify(current.simulator().push_log)
 
 
 @backoffice.get("/faults")
 def list_faults():
-    return jsonify(_sim().faults())
+    return jsonify(current.simulator().faults())
 
 
 @backoffice.post("/faults")
@@ -147,21 +145,21 @@ def add_fault():
     unknown = set(p) - known
     if unknown:
         return _error(400, f"unknown fault field(s): {', '.join(sorted(unknown))}")
-    return jsonify(_sim().inject_fault(kind, **p)), 201
+    return jsonify(current.simulator().inject_fault(kind, **p)), 201
 
 
 @backoffice.delete("/faults")
 def clear_faults():
-    _sim().clear_faults()
+    current.simulator().clear_faults()
     return jsonify({"ok": True})
 
 
 @backoffice.get("/merchants")
 def merchants():
-    return jsonify({code: m.public_dict() for code, m in _sim().merchants().items()})
+    return jsonify({code: m.public_dict() for code, m in current.simulator().merchants().items()})
 
 
 @backoffice.post("/merchants/<code>")
 def configure_merchant(code: str):
-    merchant = _sim().configure_merchant(code, **_params())
+    merchant = current.simulator().configure_merchant(code, **_params())
     return jsonify(merchant.public_dict())

@@ -8,9 +8,11 @@ import logging
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from ..yamato.timezone import JST
+
 logger = logging.getLogger(__name__)
 
-JST = timezone(timedelta(hours=9), "JST")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def real_now() -> datetime:
@@ -34,6 +36,12 @@ def now_from(setting: dict[str, Any] | None) -> datetime:
     frozen = setting.get("frozen")
     base = parse_iso(frozen) if frozen else real_now()
     return base + timedelta(seconds=float(setting.get("offset", 0)))
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch: an exact, sortable integer for an aware datetime
+    (the stores index due times with it)."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def frozen_at(moment: datetime) -> dict[str, Any]:

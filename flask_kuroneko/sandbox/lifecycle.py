@@ -1,21 +1,17 @@
 """Time-driven and back-office transitions of a stored transaction (spec §6.5, §6.7, §6.8).
 
 Everything here changes a transaction dict in place and records a history line; pushes
-are queued on the context and delivered after the store session ends. Clock-driven rules
-run lazily (``evolve``) on every API call and on ``tick``.
+are queued on the context and delivered after the store session ends. When the clock-driven
+transitions fall due is ``schedule.py``'s business.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..yamato.codes import TransactionStatus as S
-from .clock import parse_iso, parse_ymd
-
-if TYPE_CHECKING:
-    from .config import MerchantConfig
-    from .simulator import Context
+from .clock import parse_ymd
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +25,14 @@ class TransitionError(ValueError):
 
 class UnknownTransaction(LookupError):
     """No transaction with that merchant code and orderNo."""
+
+
+class Context(Protocol):
+    """What the rules need from a call's context: a place to queue push notifications
+    (delivered after the store session). ``context.Context`` is the implementation; a
+    protocol here keeps this module free of imports from the modules that use it."""
+
+    def push(self, tx: dict, data: dict) -> None: ...
 
 
 def set_status(tx: dict, status: int, at: datetime, event: str, **detail: Any) -> None:
@@ -158,54 +162,15 @@ def pay(ctx: Context, tx: dict, at: datetime) -> None:
     tx["paid_at"] = at.isoformat()
 
 
-# --------------------------------------------------------------------------- lazy rules
-
-def evolve(ctx: Context, tx: dict, m: MerchantConfig | None) -> bool:
-    """Apply every clock-driven rule that is due; True when ``tx`` changed."""
-    before = repr(tx)
-    now = ctx.now
-    sms = tx.get("sms")
-    if sms and sms["state"] == "pending" and now > parse_iso(sms["expires_at"]):
-        expire_sms(ctx, tx, parse_iso(sms["expires_at"]))
-    due = tx.get("review_due")
-    if due and under_review(tx) and now >= parse_iso(due):
-        resolve_review(ctx, tx, tx["review_final"], parse_iso(due))
-    due = tx.get("flip_ng_due")
-    if due and now >= parse_iso(due):
-        if tx["status"] == S.APPROVED:
-            flip_ng(ctx, tx, parse_iso(due))
-        else:
-            tx.pop("flip_ng_due")
-    if m is not None and m.auto_advance:
-        _auto_advance(ctx, tx, now)
-    tx["warning"] = current_warning(tx, now)
-    return repr(tx) != before
+def late_ng_due(ctx: Context, tx: dict, at: datetime) -> None:
+    """The 9989 trigger's delay ran out: late NG if still approved, else the plan lapses."""
+    if tx["status"] == S.APPROVED:
+        flip_ng(ctx, tx, at)
+    else:
+        tx.pop("flip_ng_due", None)
 
 
-def _auto_advance(ctx: Context, tx: dict, now: datetime) -> None:
-    """Yamato slip: 10 after 2 days, 11 one day later (at once for 同梱), 12 after 7 more;
-    other-carrier slips: 10 after 3 days."""
-    while True:
-        status = tx["status"]
-        if status == S.SLIP_REGISTERED and tx.get("shipped_at"):
-            yamato = any(s["processDiv"] in (0, 1) for s in tx["slips"])
-            due = parse_iso(tx["shipped_at"]) + (2 * DAY if yamato else 3 * DAY)
-            if now < due:
-                return
-            deliver(ctx, tx, due)
-        elif status == S.SALES_CONFIRMED and tx.get("delivered_at"):
-            due = parse_iso(tx["delivered_at"]) + DAY
-            if now < due:
-                return
-            invoice(ctx, tx, due)
-        elif status == S.INVOICE_ISSUED and tx.get("invoiced_at"):
-            due = parse_iso(tx["invoiced_at"]) + 7 * DAY
-            if now < due:
-                return
-            pay(ctx, tx, due)
-        else:
-            return
-
+# --------------------------------------------------------------------------- warnings
 
 def current_warning(tx: dict, now: datetime) -> int:
     """警報情報区分: manual while in 6; 1 when still unshipped 7 days after shipYmd;

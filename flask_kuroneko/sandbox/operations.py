@@ -8,17 +8,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from ..yamato.codes import Operation
 from ..yamato.codes import TransactionStatus as S
 from . import lifecycle
 from .clock import parse_ymd, ymd
+from .config import MerchantConfig
+from .context import Context
 from .rules import code_of, item_lines
-
-if TYPE_CHECKING:
-    from .config import MerchantConfig
-    from .simulator import Context
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +36,9 @@ def sms_code_for(m: MerchantConfig, merchant: str, order_no: str) -> str:
 
 
 def buyer_outstanding(ctx: Context, buyer: str, *, exclude: tuple[str, str] | None = None) -> int:
-    """Σ current_total of the buyer's live transactions (buyer = telNum digits)."""
-    total = 0
-    for tx in ctx.session.all_tx():
-        if tx["buyer"] == buyer and tx["status"] in lifecycle.LIVE_STATUSES:
-            if exclude and (tx["merchant"], tx["orderNo"]) == exclude:
-                continue
-            total += tx["current_total"]
-    return total
+    """Σ current_total of the buyer's live transactions (buyer = telNum digits), across
+    merchants; an indexed read (``txindex.TxIndex.live_total``)."""
+    return ctx.session.buyer_live_total(buyer, exclude=exclude)
 
 
 def _ninety_days_after_request(tx: dict) -> str:
@@ -57,7 +50,7 @@ def _ninety_days_after_request(tx: dict) -> str:
 def authorize(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     op = Operation.AUTHORIZE
     merchant, order_no = form["ycfStrCode"], form["orderNo"]
-    if ctx.session.get_tx(merchant, order_no) is not None:
+    if ctx.get_tx(merchant, order_no) is not None:
         return code_of(op, 9), {}
     tel = digits_of(form["telNum"])
     suffix = tel[-4:]
@@ -105,7 +98,7 @@ def authorize(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
         tx["review_due"] = (now + timedelta(seconds=m.review_delay_seconds)).isoformat()
     if send_div == 3 and result == 3:
         _send_sms(ctx, tx, m, undeliverable=(suffix == "9944"))
-    ctx.session.put_tx(tx)
+    ctx.save(tx)
     if push_ok_now:
         lifecycle.validity_push(ctx, tx, sns=0, yuu=0)
     return None, {"result": result}
@@ -151,7 +144,7 @@ def _send_sms(ctx: Context, tx: dict, m: MerchantConfig, *, undeliverable: bool)
 
 def verify_sms(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     op = Operation.VERIFY_SMS
-    tx = ctx.session.get_tx(form["ycfStrCode"], form["orderNo"])
+    tx = ctx.get_tx(form["ycfStrCode"], form["orderNo"])
     if tx is None:
         return code_of(op, 20), {}
     sms = tx.get("sms")
@@ -159,7 +152,7 @@ def verify_sms(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     if sms and sms["state"] == "expired":
         sms["state"] = "expired_reported"
         lifecycle.note(tx, now, "sms_verify", result=3)
-        ctx.session.put_tx(tx)
+        ctx.save(tx)
         return None, {"result": 3}
     if sms and sms["state"] == "locked":
         return code_of(op, 21), {}
@@ -172,27 +165,27 @@ def verify_sms(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
         tx["review_result"] = 0
         lifecycle.set_status(tx, S.APPROVED, now, "sms_authenticated")
         lifecycle.sms_push(ctx, tx, sns=0, nin=0)
-        ctx.session.put_tx(tx)
+        ctx.save(tx)
         return None, {"result": 1}
     sms["wrong_attempts"] += 1
     lifecycle.note(tx, now, "sms_verify", result=2, attempts=sms["wrong_attempts"])
     if sms["wrong_attempts"] >= m.sms.max_attempts:
         lifecycle.lock_sms(ctx, tx, now)
-    ctx.session.put_tx(tx)
+    ctx.save(tx)
     return None, {"result": 2}
 
 
 # --------------------------------------------------------------------------- queries
 
 def credit_result(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
-    tx = ctx.session.get_tx(form["ycfStrCode"], form["orderNo"])
+    tx = ctx.get_tx(form["ycfStrCode"], form["orderNo"])
     if tx is None or tx["status"] == S.CANCELLED:
         return code_of(Operation.CREDIT_RESULT, 8), {}
     return None, {"result": tx["review_result"]}
 
 
 def status(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
-    tx = ctx.session.get_tx(form["ycfStrCode"], form["orderNo"])
+    tx = ctx.get_tx(form["ycfStrCode"], form["orderNo"])
     if tx is None:
         return code_of(Operation.STATUS, 8), {}
     return None, {"result": tx["status"], "warning": tx["warning"]}
@@ -202,7 +195,7 @@ def status(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
 
 def cancel(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     op = Operation.CANCEL
-    tx = ctx.session.get_tx(form["ycfStrCode"], form["orderNo"])
+    tx = ctx.get_tx(form["ycfStrCode"], form["orderNo"])
     if tx is None:
         return code_of(op, 8), {}
     if tx["status"] in (S.CANCELLED, S.UNDER_REVIEW, S.VOIDED, S.NOT_AVAILABLE):
@@ -213,7 +206,7 @@ def cancel(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     tx["slips"] = []
     tx.pop("shipped_at", None)
     lifecycle.set_status(tx, S.CANCELLED, ctx.now, "cancelled", removed_slips=removed)
-    ctx.session.put_tx(tx)
+    ctx.save(tx)
     return None, {}
 
 
@@ -230,7 +223,7 @@ def _norm_slip(value: str, process_div: int) -> str:
 def shipment(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     op = Operation.SHIPMENT
     merchant = form["ycfStrCode"]
-    tx = ctx.session.get_tx(merchant, form["orderNo"])
+    tx = ctx.get_tx(merchant, form["orderNo"])
     if tx is None:
         return code_of(op, 8), {}
     pd = int(form["processDiv"])
@@ -283,16 +276,13 @@ def shipment(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
                                  paymentNo=slip, processDiv=pd)
         else:
             lifecycle.note(tx, now, "slip_added", paymentNo=slip, processDiv=pd)
-    tx["warning"] = lifecycle.current_warning(tx, now)
-    ctx.session.put_tx(tx)
+    ctx.save(tx)
     return None, {}
 
 
 def _orders_with_slip(ctx: Context, merchant: str, slip: str, own_order: str) -> int:
-    return sum(1 for t in ctx.session.all_tx()
-               if t["merchant"] == merchant and t["orderNo"] != own_order
-               and t["status"] != S.CANCELLED
-               and any(s["paymentNo"] == slip for s in t["slips"]))
+    """The merchant's other not-cancelled orders carrying ``slip`` (an indexed read)."""
+    return len(ctx.session.slip_holders(merchant, slip) - {(merchant, own_order)})
 
 
 # --------------------------------------------------------------------------- KAAKK0010
@@ -303,7 +293,7 @@ AMOUNT_CHANGE_OK = (S.APPROVED, S.SLIP_REGISTERED, S.DELIVERY_INVESTIGATION,
 
 def change_amount(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     op = Operation.CHANGE_AMOUNT
-    tx = ctx.session.get_tx(form["ycfStrCode"], form["orderNo"])
+    tx = ctx.get_tx(form["ycfStrCode"], form["orderNo"])
     if tx is None:
         return code_of(op, 8), {}
     if tx["review_result"] != 0:
@@ -337,7 +327,7 @@ def change_amount(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Resu
         tx["billPostCode"] = form["billPostCode"]
     tx["amount_changes"].append({"at": now.isoformat(), "from": old, "to": total})
     lifecycle.note(tx, now, "amount_changed", old=old, new=total)
-    ctx.session.put_tx(tx)
+    ctx.save(tx)
     return None, {}
 
 
@@ -348,7 +338,7 @@ REISSUE_LIMIT = 8  # ≤7 prior reissues allowed ("7回以下"), so the 9th invo
 
 def reissue(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     op = Operation.REISSUE
-    tx = ctx.session.get_tx(form["ycfStrCode"], form["orderNo"])
+    tx = ctx.get_tx(form["ycfStrCode"], form["orderNo"])
     if tx is None:
         return code_of(op, 8), {}
     now = ctx.now
@@ -358,7 +348,7 @@ def reissue(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
         tx["reissue"]["pending"] = False
         tx["reissue"]["records"].append({"at": now.isoformat(), "withdrawn": True})
         lifecycle.note(tx, now, "reissue_withdrawn")
-        ctx.session.put_tx(tx)
+        ctx.save(tx)
         return None, {"reissueCode": ""}
     if tx["reissue"]["count"] >= REISSUE_LIMIT:
         return code_of(op, 9), {}
@@ -383,7 +373,7 @@ def reissue(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     if form.get("billPostCode"):
         tx["billPostCode"] = form["billPostCode"]
     lifecycle.note(tx, now, "reissue_requested", count=tx["reissue"]["count"])
-    ctx.session.put_tx(tx)
+    ctx.save(tx)
     return None, {"reissueCode": "1"}
 
 
@@ -391,7 +381,7 @@ def reissue(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
 
 def print_data(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
     op = Operation.PRINT_DATA
-    tx = ctx.session.get_tx(form["ycfStrCode"], form["orderNo"])
+    tx = ctx.get_tx(form["ycfStrCode"], form["orderNo"])
     if tx is None:
         return code_of(op, 8), {}
     if tx["status"] not in (S.APPROVED, S.SLIP_REGISTERED):
@@ -400,9 +390,8 @@ def print_data(ctx: Context, form: dict[str, str], m: MerchantConfig) -> Result:
         return code_of(op, 10), {}
     now = ctx.now
     tx["print_data_downloaded"] = True
-    tx["warning"] = lifecycle.current_warning(tx, now)
     lifecycle.note(tx, now, "print_data_downloaded")
-    ctx.session.put_tx(tx)
+    ctx.save(tx)
     return None, print_fields(tx, m, now)
 
 

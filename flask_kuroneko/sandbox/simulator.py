@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.parse
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
@@ -22,9 +22,10 @@ import requests
 from ..yamato.codes import Operation
 from . import clock, faults, lifecycle, rules
 from .config import DEFAULT_MERCHANT_CODE, MerchantConfig
+from .context import MERCHANTS_META, OUTBOX_LOG, PUSH_LOG, Context
 from .operations import HANDLERS
 from .render import render
-from .store import MemoryStore, Session, SqliteStore
+from .store import Backend, MemoryStore, Session
 
 logger = logging.getLogger(__name__)
 
@@ -52,49 +53,11 @@ class Exchange:
     fault: dict[str, Any] | None = None
 
 
-@dataclass
-class Context:
-    """One store session plus what the operations need from the simulator."""
-    sim: Simulator
-    session: Session
-    now: datetime
-    pushes: list[tuple[str, dict, dict]] = field(default_factory=list)
-    _merchants: dict[str, MerchantConfig | None] = field(default_factory=dict)
-
-    def merchant(self, code: str) -> MerchantConfig | None:
-        if code not in self._merchants:
-            self._merchants[code] = self.sim._merchant(self.session, code)
-        return self._merchants[code]
-
-    def next_seq(self, name: str = "tx") -> int:
-        seqs = self.session.get_meta("seq", {})
-        seqs[name] = seqs.get(name, 0) + 1
-        self.session.put_meta("seq", seqs)
-        return seqs[name]
-
-    def sms_sent(self, message: dict) -> None:
-        outbox = self.session.get_meta("outbox", [])
-        outbox.append(message)
-        self.session.put_meta("outbox", outbox)
-
-    def push(self, tx: dict, data: dict) -> None:
-        m = self.merchant(tx["merchant"])
-        if m is None or not m.notify_url:
-            logger.debug("no notify_url for %s: push not sent", tx["merchant"])
-            return
-        self.pushes.append((m.notify_url, data, {"at": self.now.isoformat()}))
-
-    def evolve_all(self) -> None:
-        for tx in self.session.all_tx():
-            if lifecycle.evolve(self, tx, self.merchant(tx["merchant"])):
-                self.session.put_tx(tx)
-
-
 class Simulator:
     """An offline Yamato クロネコ代金後払い service (spec §6)."""
 
     def __init__(self, merchants: dict[str, MerchantConfig] | None = None,
-                 store: MemoryStore | SqliteStore | None = None, *,
+                 store: Backend | None = None, *,
                  push_transport: PushTransport | None = None,
                  content_type: str = DEFAULT_CONTENT_TYPE):
         if merchants is None:
@@ -113,14 +76,14 @@ class Simulator:
     # ------------------------------------------------------------------ sessions
 
     @contextmanager
-    def _session(self, *, evolve: bool = True) -> Iterator[Context]:
+    def _session(self, *, apply_due: bool = True) -> Iterator[Context]:
         with self._lock:
             self.store.begin()
             try:
                 session = Session(self.store)
-                ctx = Context(self, session, clock.now_from(session.get_meta("clock")))
-                if evolve:
-                    ctx.evolve_all()
+                ctx = Context(session, clock.now_from(session.get_meta("clock")), self._merchants)
+                if apply_due:
+                    ctx.apply_due()
                 yield ctx
                 session.commit()
             finally:
@@ -143,9 +106,7 @@ class Simulator:
                 self.store.begin()
                 try:
                     session = Session(self.store)
-                    log = session.get_meta("push_log", [])
-                    log.append(entry)
-                    session.put_meta("push_log", log)
+                    session.append_log(PUSH_LOG, entry, (data["ycfStrNo"], data["juchuNo"]))
                     session.commit()
                 finally:
                     self.store.end()
@@ -155,14 +116,8 @@ class Simulator:
         all registered merchants share, else "w2"."""
         variants = {m.error_numbering for m in self._merchants.values()}
         variants |= {m.get("error_numbering", "w2")
-                     for m in ctx.session.get_meta("merchants", {}).values()}
+                     for m in ctx.session.get_meta(MERCHANTS_META, {}).values()}
         return variants.pop() if len(variants) == 1 else "w2"
-
-    def _merchant(self, session: Session, code: str) -> MerchantConfig | None:
-        stored = session.get_meta("merchants", {}).get(code)
-        if stored is not None:
-            return MerchantConfig.from_dict(stored)
-        return self._merchants.get(code)
 
     # ------------------------------------------------------------------ the API
 
@@ -233,14 +188,14 @@ class Simulator:
 
     def _system_error(self, op: Operation, form: dict[str, str], error_code: str,
                       fault: dict | None) -> Exchange:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             m = ctx.merchant(form.get("ycfStrCode", ""))
             body = self._render(op, form, m, ctx.now, error=error_code)
         return Exchange(200, {"Content-Type": self.content_type}, body,
                         processed=False, fault=fault)
 
     def _take_fault(self, op: Operation, form: dict[str, str]) -> dict | None:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             current = ctx.session.get_meta("faults", [])
             fault, remaining = faults.take(current, op, form)
             if fault is not None:
@@ -257,7 +212,7 @@ class Simulator:
         fault = faults.make_fault(kind, operation=operation, order_no=order_no,
                                   merchant=merchant, times=times, seconds=seconds,
                                   error_code=error_code, after_processing=after_processing)
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             fault["id"] = ctx.next_seq("fault")
             current = ctx.session.get_meta("faults", [])
             current.append(fault)
@@ -265,34 +220,34 @@ class Simulator:
         return fault
 
     def clear_faults(self) -> None:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             ctx.session.put_meta("faults", [])
 
     def faults(self) -> list[dict]:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.session.get_meta("faults", [])
 
     # ------------------------------------------------------------------ clock
 
     def now(self) -> datetime:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.now
 
     def set_now(self, moment: datetime | None) -> None:
         """Freeze the clock at ``moment`` (naive = JST); None returns to real time."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             ctx.session.put_meta("clock", clock.frozen_at(moment) if moment else
                                  {"frozen": None, "offset": 0})
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward and apply whatever became due."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             ctx.session.put_meta("clock", clock.advanced(ctx.session.get_meta("clock"),
                                                          seconds))
         return self.tick()
 
     def tick(self) -> datetime:
-        """Apply due clock-driven rules now (they also run lazily on every API call)."""
+        """Apply the clock-driven changes due now (every API call does so first)."""
         with self._session() as ctx:
             return ctx.now
 
@@ -301,31 +256,49 @@ class Simulator:
     def reset(self) -> None:
         """Forget transactions, SMS outbox, push log, faults and the clock setting.
         Merchant settings changed with ``configure_merchant`` are kept."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             ctx.session.clear_transactions()
-            for name in ("outbox", "push_log", "faults"):
-                ctx.session.put_meta(name, [])
+            for name in (OUTBOX_LOG, PUSH_LOG):
+                ctx.session.clear_log(name)
+            ctx.session.put_meta("faults", [])
             ctx.session.put_meta("clock", {"frozen": None, "offset": 0})
         logger.info("sandbox reset")
 
     def transaction(self, merchant_code: str, order_no: str) -> dict | None:
         with self._session() as ctx:
-            return ctx.session.get_tx(merchant_code, order_no)
+            return ctx.get_tx(merchant_code, order_no)
 
     def transactions(self, merchant_code: str | None = None) -> list[dict]:
+        """Every transaction (of one merchant), oldest first. Reads them all: for a page,
+        use ``recent_transactions``."""
         with self._session() as ctx:
-            return [tx for tx in ctx.session.all_tx()
-                    if merchant_code is None or tx["merchant"] == merchant_code]
+            return [refreshed(ctx, tx) for tx in ctx.session.all_tx(merchant_code)]
+
+    def recent_transactions(self, limit: int, merchant_code: str | None = None) -> list[dict]:
+        """The ``limit`` most recently created transactions, newest first."""
+        with self._session() as ctx:
+            return [refreshed(ctx, tx) for tx in ctx.session.latest_tx(limit, merchant_code)]
 
     @property
     def sms_outbox(self) -> list[dict]:
-        with self._session(evolve=False) as ctx:
-            return ctx.session.get_meta("outbox", [])
+        """Every SMS "sent", oldest first."""
+        with self._session(apply_due=False) as ctx:
+            return ctx.session.read_log(OUTBOX_LOG)
+
+    def recent_sms(self, limit: int) -> list[dict]:
+        """The last ``limit`` SMS of the outbox, oldest first."""
+        with self._session(apply_due=False) as ctx:
+            return ctx.session.read_log(OUTBOX_LOG, limit=limit)
+
+    def sms_messages(self, merchant_code: str, order_no: str) -> list[dict]:
+        """The SMS "sent" for one transaction (an indexed read of the outbox)."""
+        with self._session(apply_due=False) as ctx:
+            return ctx.session.read_log(OUTBOX_LOG, (merchant_code, order_no))
 
     @property
     def push_log(self) -> list[dict]:
-        with self._session(evolve=False) as ctx:
-            return ctx.session.get_meta("push_log", [])
+        with self._session(apply_due=False) as ctx:
+            return ctx.session.read_log(PUSH_LOG)
 
     def sms_code(self, merchant_code: str, order_no: str) -> str | None:
         """The code "sent" to the buyer of a スマホタイプ order (None if no SMS)."""
@@ -337,22 +310,22 @@ class Simulator:
     # ------------------------------------------------------------------ merchants
 
     def merchant(self, code: str) -> MerchantConfig | None:
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             return ctx.merchant(code)
 
     def merchants(self) -> dict[str, MerchantConfig]:
-        with self._session(evolve=False) as ctx:
-            codes = set(self._merchants) | set(ctx.session.get_meta("merchants", {}))
+        with self._session(apply_due=False) as ctx:
+            codes = set(self._merchants) | set(ctx.session.get_meta(MERCHANTS_META, {}))
             return {code: ctx.merchant(code) for code in sorted(codes)}
 
     def configure_merchant(self, code: str, **changes: Any) -> MerchantConfig:
         """Change (or create) a merchant; persisted in the store so every process sees it."""
-        with self._session(evolve=False) as ctx:
+        with self._session(apply_due=False) as ctx:
             base = ctx.merchant(code) or MerchantConfig()
             updated = base.changed(**changes)
-            stored = ctx.session.get_meta("merchants", {})
+            stored = ctx.session.get_meta(MERCHANTS_META, {})
             stored[code] = updated.to_dict()
-            ctx.session.put_meta("merchants", stored)
+            ctx.session.put_meta(MERCHANTS_META, stored)
         logger.info("sandbox merchant %s configured: %s", code, sorted(changes))
         return updated
 
@@ -361,12 +334,11 @@ class Simulator:
     def _backoffice(self, merchant_code: str, order_no: str,
                     action: Callable[[Context, dict], None]) -> dict:
         with self._session() as ctx:
-            tx = ctx.session.get_tx(merchant_code, order_no)
+            tx = ctx.get_tx(merchant_code, order_no)
             if tx is None:
                 raise lifecycle.UnknownTransaction(f"no transaction {merchant_code}/{order_no}")
             action(ctx, tx)
-            tx["warning"] = lifecycle.current_warning(tx, ctx.now)
-            ctx.session.put_tx(tx)
+            ctx.save(tx)
             return tx
 
     def deliver(self, merchant_code: str, order_no: str) -> dict:
@@ -401,6 +373,12 @@ class Simulator:
     def expire_sms(self, merchant_code: str, order_no: str) -> dict:
         return self._backoffice(merchant_code, order_no,
                                 lambda ctx, tx: lifecycle.expire_sms(ctx, tx, ctx.now))
+
+
+def refreshed(ctx: Context, tx: dict) -> dict:
+    """``tx`` with its 警報情報区分 as of now (it depends on the date)."""
+    tx["warning"] = lifecycle.current_warning(tx, ctx.now)
+    return tx
 
 
 def decode_form(raw_body: bytes) -> dict[str, str] | None:

@@ -2,7 +2,9 @@
 buttons and the SMS outbox, so a demo user can play Yamato and read "their" SMS code.
 
 Every URL is built with ``url_for`` so the page works under a prefix (DispatcherMiddleware).
-There is no CSRF protection: the sandbox holds no secrets and must never face the internet.
+It shows buyers' data and SMS codes: ``guard.py`` serves it to loopback clients only (unless
+opened by configuration) and refuses cross-site POSTs, so another web page cannot press its
+buttons. The sandbox must still never face the internet.
 """
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ import logging
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from ..yamato.codes import CreditDecision, TransactionStatus, WarningCode
+from . import current, guard
 from .backoffice import ACTIONS
 from .lifecycle import TransitionError, UnknownTransaction
 
 logger = logging.getLogger(__name__)
 
 ui = Blueprint("sandbox_ui", __name__)
+ui.before_request(guard.refuse_unless_allowed)
 
 ACTION_LABELS = {
     "deliver": "配達完了", "investigate": "配送要調査", "warn": "警報メール",
@@ -24,11 +28,7 @@ ACTION_LABELS = {
     "flip-ng": "決済不可にする", "expire-sms": "SMS期限切れ",
 }
 CLOCK_STEPS = (("＋1時間", 3600), ("＋1日", 86400), ("＋7日", 7 * 86400))
-
-
-def _sim():
-    from .app import simulator
-    return simulator()
+PAGE_ROWS = 200   # newest transactions and SMS shown; the page must not grow with the store
 
 
 def mask_phone(tel: str) -> str:
@@ -69,9 +69,9 @@ def available_actions(tx: dict) -> list[str]:
 @ui.get("/")
 @ui.get("/_sim/ui")
 def index():
-    sim = _sim()
+    sim = current.simulator()
     rows = []
-    for tx in reversed(sim.transactions()):
+    for tx in sim.recent_transactions(PAGE_ROWS):
         rows.append({
             "tx": tx,
             "status_label": _label(TransactionStatus, tx["status"]),
@@ -80,8 +80,9 @@ def index():
             "actions": available_actions(tx),
         })
     outbox = [dict(message, masked=mask_phone(message["telNum"]))
-              for message in reversed(sim.sms_outbox)]
+              for message in reversed(sim.recent_sms(PAGE_ROWS))]
     return render_template("sandbox/index.html", rows=rows, outbox=outbox, now=sim.now(),
+                           page_rows=PAGE_ROWS,
                            labels=ACTION_LABELS, clock_steps=CLOCK_STEPS,
                            message=request.args.get("msg", ""),
                            refresh=request.args.get("refresh", type=int))
@@ -92,7 +93,7 @@ def action(merchant: str, order_no: str, action: str):
     if action not in ACTIONS:
         return redirect(url_for(".index", msg="不明な操作です。"))
     try:
-        ACTIONS[action](_sim(), merchant, order_no, request.form.to_dict())
+        ACTIONS[action](current.simulator(), merchant, order_no, request.form.to_dict())
         msg = f"{order_no}: {ACTION_LABELS[action]}を実行しました。"
     except (TransitionError, UnknownTransaction) as exc:
         msg = f"{order_no}: {exc}"
@@ -103,13 +104,13 @@ def action(merchant: str, order_no: str, action: str):
 def clock():
     seconds = request.form.get("seconds", type=int) or 0
     if seconds > 0:
-        _sim().advance(seconds)
+        current.simulator().advance(seconds)
     else:
-        _sim().tick()
+        current.simulator().tick()
     return redirect(url_for(".index", msg="時計を進めました。"))
 
 
 @ui.post("/_sim/ui/reset")
 def reset():
-    _sim().reset()
+    current.simulator().reset()
     return redirect(url_for(".index", msg="すべての取引を削除しました。"))

@@ -68,6 +68,14 @@ class SendDiv(_Labelled):
     SMS_VALIDITY = 4, "SMS有効性"
 
 
+class ChangeSendDiv(_Labelled):
+    """送り先区分 of KAAKK0010 (0/1/2) and KAARR0010 (0/1 only). 2 is what the WooCommerce and
+    w2 integrations send when changing the amount of a スマホタイプ payment (spec appendix)."""
+    SEPARATE = 0, "別送"
+    BUNDLED = 1, "同梱"
+    SMS = 2, "SMS連携決済（スマホタイプ）"
+
+
 class ProcessDiv(_Labelled):
     """処理区分 of KAASL0010."""
     NEW = 0, "新規登録"

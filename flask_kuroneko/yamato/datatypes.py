@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Mapping
 
-from .codes import (CreditDecision, ProcessDiv, ReissueContents, ReissueReason, SendDiv,
-                    SmsResult, TransactionStatus, WarningCode)
+from .codes import (ChangeSendDiv, CreditDecision, ProcessDiv, ReissueContents, ReissueReason,
+                    SendDiv, SmsResult, TransactionStatus, WarningCode)
 
 
 @dataclass(frozen=True)
@@ -71,20 +71,25 @@ class ShipmentRequest:
 
 @dataclass(frozen=True)
 class AmountChangeRequest:
-    """KAAKK0010 請求金額変更: new total and lines, billing address restated."""
+    """KAAKK0010 請求金額変更: new total and lines, billing address restated.
+
+    ``send_div``: None (not sent), 0 別送, 1 同梱, or 2 for a スマホタイプ payment."""
     order_no: str
     total_amount: int
     items: tuple[Item, ...]
     post_code: str
     address: str
     ship_date: date | None = None
-    send_div: int | None = None
-    free_text: str | None = None
+    send_div: ChangeSendDiv | int | None = None
+    free_text: str | None = None          # billPostCode (フリー項目)
 
 
 @dataclass(frozen=True)
 class ReissueRequest:
-    """KAARR0010 請求書再発行 (contents 1) or its withdrawal (contents 3)."""
+    """KAARR0010 請求書再発行 (contents 1) or its withdrawal (contents 3).
+
+    ``send_div``: None (not sent), 0 別送 or 1 同梱. ``free_text`` (billPostCode) is accepted
+    by Yamato only from merchants with the 同梱 contract (kaarr058E otherwise)."""
     order_no: str
     contents: ReissueContents
     post_code: str
@@ -93,7 +98,8 @@ class ReissueRequest:
     reason: ReissueReason | None = None
     reason_text: str | None = None
     ship_date: date | None = None
-    send_div: int | None = None
+    send_div: ChangeSendDiv | int | None = None
+    free_text: str | None = None          # billPostCode (フリー項目)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ Shared by the client (to validate after normalising, before any HTTP call) and t
 """
 from __future__ import annotations
 
+import functools
+
 import re
 
 PREFECTURES: tuple[str, ...] = (
@@ -33,6 +35,7 @@ _AMBIGUOUS_CODES = frozenset({0x815C, 0x8160, 0x8161, 0x817C, 0x8191, 0x8192, 0x
 _STREET_NUMBER = re.compile(r"[0-9０-９〇一二三四五六七八九十百千番]")
 
 
+@functools.lru_cache(maxsize=8192)
 def _cp932(ch: str) -> bytes | None:
     try:
         return ch.encode("cp932")
@@ -40,6 +43,7 @@ def _cp932(ch: str) -> bytes | None:
         return None
 
 
+@functools.lru_cache(maxsize=8192)      # a pure function of one character, called per char
 def is_permitted_char(ch: str) -> bool:
     """True when ``ch`` is inside the permitted set ("JIS X 0208 within CP932")."""
     encoded = _cp932(ch)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import Mapping, Sequence
 from xml.etree.ElementTree import ParseError
 
@@ -15,7 +16,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from . import normalize as nz
-from .codes import Operation, ProcessDiv, ReissueContents, ReissueReason, SendDiv
+from .codes import ChangeSendDiv, Operation, ProcessDiv, ReissueContents, ReissueReason, SendDiv
 from .datatypes import (AmountChangeRequest, AuthorizationRequest, Destination, Item,
                         ReissueRequest, ShipmentRequest)
 from .timezone import JST
@@ -197,11 +198,23 @@ def shipment_fields(req: ShipmentRequest, *, today: date) -> dict[str, str]:
     return fields
 
 
-def _optional_send_div(value: int | None) -> str | None:
+# sendDiv values each change API accepts: KAAKK also takes 2 for a スマホタイプ payment (sent
+# by WooCommerce and w2); KAARR only 0/1 (spec §3.8; no integration sends 2 there).
+AMOUNT_CHANGE_SEND_DIVS = (ChangeSendDiv.SEPARATE, ChangeSendDiv.BUNDLED, ChangeSendDiv.SMS)
+REISSUE_SEND_DIVS = (ChangeSendDiv.SEPARATE, ChangeSendDiv.BUNDLED)
+
+
+def _optional_send_div(value: object, allowed: Sequence[ChangeSendDiv]) -> str | None:
     if value is None:
         return None
-    if value not in (0, 1):
-        raise ValidationError("sendDiv", "送り先区分は0（別送）または1（同梱）を指定してください。")
+    # bool is an int subclass, and KAARA's SendDiv.BUNDLED is also 2 (but means 同梱): both
+    # are caller mistakes that would send the wrong 送り先区分, so only plain ints and
+    # ChangeSendDiv members are taken.
+    foreign_enum = isinstance(value, Enum) and not isinstance(value, ChangeSendDiv)
+    if (isinstance(value, bool) or foreign_enum or not isinstance(value, int)
+            or value not in allowed):
+        choices = "、".join(f"{int(m)}（{m.label}）" for m in allowed)
+        raise ValidationError("sendDiv", f"送り先区分は次のいずれかを指定してください: {choices}")
     return str(int(value))
 
 
@@ -213,7 +226,7 @@ def amount_change_fields(req: AmountChangeRequest, *, today: date) -> dict[str, 
     fields.update(_address_fields(req.post_code, req.address))
     fields.update(_items_fields(nz.normalize_items(req.items, total=req.total_amount)))
     fields["totalAmount"] = str(nz.check_amount(req.total_amount))
-    send_div = _optional_send_div(req.send_div)
+    send_div = _optional_send_div(req.send_div, AMOUNT_CHANGE_SEND_DIVS)
     if send_div is not None:
         fields["sendDiv"] = send_div
     free = nz.normalize_free_text(req.free_text)
@@ -235,11 +248,14 @@ def reissue_fields(req: ReissueRequest, *, today: date) -> dict[str, str]:
             fields["reasonReissueEtc"] = nz.normalize_reason_text(req.reason_text)
     if req.ship_date is not None:
         fields["shipYmd"] = _check_ship_date(req.ship_date, order_date=None, today=today)
-    send_div = _optional_send_div(req.send_div)
+    send_div = _optional_send_div(req.send_div, REISSUE_SEND_DIVS)
     if send_div is not None:
         fields["sendDiv"] = send_div
     fields.update(_address_fields(req.post_code, req.address))
     fields.update(_items_fields(nz.normalize_items(req.items, total=None)))
+    free = nz.normalize_free_text(req.free_text)
+    if free:
+        fields["billPostCode"] = free
     return fields
 
 
@@ -252,7 +268,7 @@ def parse_response(body: bytes | str, *, operation: str, order_no: str | None = 
     """``<return>`` document → {element: text}. Refuses DTDs, entities and external references.
 
     Tolerates a BOM and surrounding whitespace, any content type and empty elements. Anything
-    else (not XML, another root, nested elements) is a MalformedResponseError.
+    else (not XML, another root, nested or repeated elements) is a MalformedResponseError.
     """
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     data = data.strip()
@@ -277,6 +293,11 @@ def parse_response(body: bytes | str, *, operation: str, order_no: str | None = 
     for child in root:
         if len(child):
             raise MalformedResponseError(f"{operation}: element <{child.tag}> is not a leaf",
+                                         operation=operation, order_no=order_no)
+        if child.tag in fields:
+            # Which of two returnCode (or result) elements is meant cannot be known: taking
+            # either could turn a failure into a success.
+            raise MalformedResponseError(f"{operation}: element <{child.tag}> appears twice",
                                          operation=operation, order_no=order_no)
         fields[child.tag] = (child.text or "").strip()
     return fields

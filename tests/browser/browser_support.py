@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -24,6 +27,20 @@ def require_browser() -> None:
         if os.environ.get("KURONEKO_REQUIRE_BROWSER") == "1":
             pytest.fail(f"browser test required (KURONEKO_REQUIRE_BROWSER=1) but {missing}")
         pytest.skip(f"real-browser test skipped: {missing}")
+
+
+@contextmanager
+def served(app) -> Iterator[int]:
+    """``app`` on a real socket (werkzeug in a thread) for the block; yields the port."""
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 def shot(page, name: str) -> Path:

@@ -6,11 +6,10 @@ the skip into a failure. Helpers shared by the test modules live in ``browser_su
 """
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from browser_support import CHROMIUM, require_browser
+from browser_support import CHROMIUM, require_browser, served
+from schema_support import drop_tables
 
 
 @pytest.fixture
@@ -23,23 +22,15 @@ def viewport() -> dict:
 def live_shop(database_url, simulator):
     """The example shop on a real socket (werkzeug make_server in a thread)."""
     require_browser()
-    from werkzeug.serving import make_server
-
     from example_shop import create_app, db
     app = create_app({"SECRET_KEY": "browser-test", "SQLALCHEMY_DATABASE_URI": database_url,
                       "SHOP_SIMULATOR": simulator})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
+        with served(app) as port:
+            yield app, f"http://127.0.0.1:{port}"
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         with app.app_context():
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+            drop_tables(db)
 
 
 @pytest.fixture
