@@ -63,7 +63,8 @@ def test_every_mapped_cell(app, kuroneko, b2):
     order = db_order(p)        # a line that is not shipped (the host's data as it is later)
     order.lines = order.lines + [["ダウンロード壁紙", 1, 300, "download"]]
     simple_shop.db.session.commit()
-    [row] = cells(export_all().result.data)
+    data = export_all().result.data
+    [row] = cells(data)
     assert len(row) == 97
     filled = {i + 1: v for i, v in enumerate(row) if v}
     assert filled == {
@@ -73,7 +74,10 @@ def test_every_mapped_cell(app, kuroneko, b2):
         20: "03-1234-5678", 22: "150-0001", 23: "東京都渋谷区神宮前1-2-3", 24: "テストビル5F",
         25: "テスト雑貨店", 28: "手ぬぐい（藍）", 30: "風呂敷", 38: "1", 40: "0312345678",
         42: "01"}
-
+    # the bytes exactly: CP932, CRLF, header, no quoting needed, 97 cells
+    golden = (",".join(header_row(97)) + "\r\n"
+              + ",".join(filled.get(n, "") for n in range(1, 98)) + "\r\n").encode("cp932")
+    assert data == golden
 
 def test_slip_type_and_cool_per_delivery_method_and_layout_settings(app, kuroneko, b2):
     use_b2_settings(b2_slip_types={str(b2["yamato_delivery"]): "A"}, b2_header_row=False,

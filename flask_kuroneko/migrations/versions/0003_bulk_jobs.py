@@ -69,11 +69,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("kuroneko_job_items") as batch:
-        batch.drop_index(batch.f("ix_kuroneko_job_items_payment_id"))
-        batch.drop_index(batch.f("ix_kuroneko_job_items_job_id_state"))
+    # The indexes go with their tables (MariaDB refuses to drop the one backing the foreign
+    # key on its own).
     op.drop_table("kuroneko_job_items")
-    with op.batch_alter_table("kuroneko_jobs") as batch:
-        batch.drop_index(batch.f("ix_kuroneko_jobs_state"))
-        batch.drop_index(batch.f("ix_kuroneko_jobs_created_at"))
     op.drop_table("kuroneko_jobs")
