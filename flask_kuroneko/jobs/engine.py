@@ -8,8 +8,11 @@ handler, which goes through the payments pipeline like any single operation. Sev
 (threads, worker processes, Celery workers, machines) can work on one job at once: an item is
 claimed by one of them, and the pipeline refuses a second capture of a payment anyway.
 
-A runner stops claiming at its deadline, when told to stop, or after ``max_items`` (a Celery
-chunk) and lets the items in flight finish. Items that cannot be decided yet (an outcome being
+Results are recorded by the runner's own thread in batches (one transaction for up to
+``concurrency`` items, at most FLUSH_SECONDS after they finished): the item's capture has
+committed on its own already, so a runner that dies before recording leaves items that the
+next runner finds captured and records the same way. A runner stops claiming at its deadline,
+when told to stop, or after ``max_items`` (a Celery chunk) and lets the items in flight finish. Items that cannot be decided yet (an outcome being
 confirmed with Yamato) are given back with a delay; after MAX_ATTEMPTS claims an item is closed
 as an error the merchant can retry (「失敗分を再実行」).
 
@@ -24,7 +27,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Tuple
 
 from flask import current_app
 
@@ -35,7 +38,7 @@ from ..state import current_state
 from . import b2_import, bulk_ship, store
 from .capture import RETRY_DELAYS, RetryLater, retry_delay
 from .outcomes import ItemState, JobKind, Outcome
-from .store import ItemResult
+from .store import ItemResult, Postponed
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 #: often it looks while other runners hold the rest of the job.
 MAX_IDLE_WAIT = 30.0
 OTHERS_POLL = 1.0
+#: Finished items are recorded in batches: at most this long after they finished.
+FLUSH_SECONDS = 0.5
 
 
 class JobNotFound(KuronekoError):
@@ -64,40 +69,41 @@ class RunReport:
     next_due: datetime | None       # when something can be claimed next (not finished)
 
 
-def run_item(app: Any, handler: Handler, item_id: int, token: str) -> None:
-    """One claimed item, in this thread's own app context (own session and connection)."""
+Result = Tuple[int, str, "ItemResult | Postponed"]
+
+
+def run_item(app: Any, handler: Handler, item_id: int, token: str) -> Result | None:
+    """One claimed item, in this thread's own app context (own session and connection).
+    Returns (item id, claim token, its result or Postponed) for the runner to record in a
+    batch, or None when the claim was lost before the item started."""
     with app.app_context(), current_state().holding_settings():
         session = current_state().db.session
         item = store.load_item(item_id)
         if item is None or item.claimed_by != token or item.state != ItemState.RUNNING.value:
             session.rollback()
-            return
+            return None
         attempts = item.attempts
         try:
             if attempts > MAX_ATTEMPTS:
-                result = ItemResult(Outcome.ERROR, "この注文の処理が繰り返し中断されました。決済の状況を確認してから"
-                                                   "「失敗分を再実行」してください。", code="interrupted")
+                result: ItemResult | Postponed = ItemResult(
+                    Outcome.ERROR, "この注文の処理が繰り返し中断されました。決済の状況を確認してから"
+                                   "「失敗分を再実行」してください。", code="interrupted")
             else:
                 result = handler(item, token)
-            session.rollback()            # nothing of the handler's reads stays open
-            if not store.finish(item_id, token, result):
-                logger.warning("kuroneko job item %s: claim lost before its result was written",
-                               item_id)
         except RetryLater as exc:
-            session.rollback()
             if attempts >= MAX_ATTEMPTS:
-                store.finish(item_id, token, ItemResult(
+                result = ItemResult(
                     Outcome.ERROR, f"{exc.message}（{attempts}回確認しても確定できませんでした。"
                                    "決済一覧で状況を確認してから「失敗分を再実行」してください）",
-                    code="unresolved"))
+                    code="unresolved")
             else:
-                store.postpone(item_id, token, delay=retry_delay(attempts), message=exc.message)
+                result = Postponed(retry_delay(attempts), exc.message)
         except Exception as exc:          # one item never stops the job
             logger.exception("kuroneko job item %s failed", item_id)
-            session.rollback()
-            store.finish(item_id, token, ItemResult(
-                Outcome.ERROR, f"内部エラー（{type(exc).__name__}）が発生しました。ログを確認してください。",
-                code="internal"))
+            result = ItemResult(Outcome.ERROR, f"内部エラー（{type(exc).__name__}）が発生しました。"
+                                               "ログを確認してください。", code="internal")
+        session.rollback()                # nothing of the handler's work stays open
+        return item_id, token, result
 
 
 class _Run:
@@ -113,6 +119,21 @@ class _Run:
         self.in_flight: dict[Future, int] = {}
         self.backlog: deque[tuple[int, str]] = deque()
         self.marked_running = False
+        self.results: list[Result] = []
+        self.flushed_at = time.monotonic()
+
+    def flush_due(self) -> bool:
+        return bool(self.results) and time.monotonic() - self.flushed_at >= FLUSH_SECONDS
+
+    def flush(self, on_progress: Callable[[], None] | None) -> None:
+        """Record the finished items in one transaction (then report progress)."""
+        self.flushed_at = time.monotonic()
+        if not self.results:
+            return
+        store.record(self.results)
+        self.results = []
+        if on_progress is not None:
+            on_progress()
 
     def stopping(self) -> bool:
         if self.stop is not None and self.stop.is_set():
@@ -198,6 +219,7 @@ def run_job(job_id: int, *, concurrency: int | None = None, deadline: float | No
                 item_id, token = run.backlog.popleft()
                 run.in_flight[pool.submit(run_item, app, handler, item_id, token)] = item_id
             if not run.in_flight:
+                run.flush(on_progress)
                 if run.backlog and not run.stopping():
                     continue
                 if until_finished and not run.stopping() and run.claim_room() \
@@ -205,15 +227,19 @@ def run_job(job_id: int, *, concurrency: int | None = None, deadline: float | No
                     run.idle_wait()
                     continue
                 break
-            done, _ = wait(list(run.in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+            done, _ = wait(list(run.in_flight), timeout=FLUSH_SECONDS,
+                           return_when=FIRST_COMPLETED)
             for future in done:
                 run.in_flight.pop(future)
                 run.processed += 1
-                if future.exception() is not None:     # run_item records its own failures
+                if future.exception() is not None:     # the item stays claimed: retried
                     logger.error("kuroneko job %s: item runner failed: %r", job_id,
                                  future.exception())
-                if on_progress is not None:
-                    on_progress()
+                elif future.result() is not None:
+                    run.results.append(future.result())
+            if len(run.results) >= run.concurrency or run.flush_due():
+                run.flush(on_progress)
+    run.flush(on_progress)
     if run.backlog:                     # claimed but not started: back to the job
         store.release(list(run.backlog))
     finished = store.finalize(job_id)

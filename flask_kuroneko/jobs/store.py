@@ -60,6 +60,13 @@ class ItemResult:
     code: str | None = None
 
 
+@dataclass(frozen=True)
+class Postponed:
+    """An item given back for a later attempt (its outcome is being confirmed)."""
+    delay: timedelta
+    message: str
+
+
 def _db() -> tuple[Any, Any]:
     state = current_state()
     return state.db.session, state.models
@@ -346,18 +353,47 @@ def note(item_id: int, token: str, *, commit: bool = True, **values: Any) -> boo
     return _owned_update(item_id, token, commit=commit, **values)
 
 
+def _closing_values(token: str, result: ItemResult | Postponed) -> dict[str, Any]:
+    now = utcnow()
+    if isinstance(result, Postponed):
+        return {"state": PENDING, "claimed_by": None, "claimed_until": None,
+                "next_attempt_at": now + result.delay, "message": result.message}
+    return {"state": DONE, "outcome": result.outcome.value,
+            "code": (result.code or None) and str(result.code)[:32], "message": result.message,
+            "claimed_by": None, "claimed_until": None, "finished_at": now,
+            "finished_by": token[:64]}
+
+
 def finish(item_id: int, token: str, result: ItemResult) -> bool:
     """Close a claimed item with its result; False when the claim was lost meanwhile."""
-    return _owned_update(item_id, token, state=DONE, outcome=result.outcome.value,
-                         code=(result.code or None) and str(result.code)[:32],
-                         message=result.message, claimed_by=None, claimed_until=None,
-                         finished_at=utcnow(), finished_by=token[:64])
+    return _owned_update(item_id, token, **_closing_values(token, result))
 
 
 def postpone(item_id: int, token: str, *, delay: timedelta, message: str) -> bool:
     """Give a claimed item back for a later attempt (an outcome still being confirmed)."""
-    return _owned_update(item_id, token, state=PENDING, claimed_by=None, claimed_until=None,
-                         next_attempt_at=utcnow() + delay, message=message)
+    return _owned_update(item_id, token, **_closing_values(token, Postponed(delay, message)))
+
+
+def record(results: list[tuple[int, str, ItemResult | Postponed]]) -> int:
+    """Write several items' results in one transaction (a runner's batch), each only while
+    its claim still holds; returns how many were written. A runner that dies before this
+    commit leaves the items claimed: the next runner finds their payments as the captures
+    left them (the pipeline's own commits) and records the same outcomes."""
+    if not results:
+        return 0
+    session, m = _db()
+    I = m.JobItem
+    written = 0
+    for item_id, token, result in results:
+        written += session.execute(
+            sa.update(I).where(I.id == item_id, I.claimed_by == token, I.state == RUNNING)
+            .values(**_closing_values(token, result))
+            .execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    if written != len(results):
+        logger.warning("kuroneko jobs: %d of %d results not written (claims lost)",
+                       len(results) - written, len(results))
+    return written
 
 
 # --------------------------------------------------------------------------- reading
