@@ -84,6 +84,10 @@ class PaymentNotFound(KuronekoError):
     """No payment with the given id (or order number) exists."""
 
 
+class JobNotFound(KuronekoError):
+    """No bulk job with the given id exists (``flask_kuroneko.jobs``)."""
+
+
 class RuleViolation(KuronekoError):
     """A merchant action the manual forbids; ``message`` is Japanese, fit for the admin UI."""
 

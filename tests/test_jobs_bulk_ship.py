@@ -105,3 +105,25 @@ def test_items_run_concurrently_within_the_bound_each_once(app, kuroneko, shop, 
     assert {item.outcome for item in items(job)} == {"captured"}
     assert calls["KAASL0010"] == 12
     assert 2 <= in_flight.most <= 3, in_flight.most     # parallel, never above the bound
+
+
+def test_a_capture_yamato_refuses_up_front_is_skipped_with_the_reason(app, kuroneko, shop,
+                                                                      calls):
+    """Yamato's last known state is final (取消済み in Yamato's own screen, learned by the
+    sync): the pipeline refuses before any request and the item says why — once, without
+    waiting for retries."""
+    import sqlalchemy as sa
+    from flask_kuroneko.yamato.codes import TransactionStatus as TS
+    from service_support import models
+    [p] = authorized(kuroneko, shop)
+    order_id = ship(p, YAMATO, next(slips()))
+    P = models().Payment
+    simple_shop.db.session.execute(sa.update(P).where(P.id == p.id)
+                                   .values(yamato_status=int(TS.CANCELLED)))
+    simple_shop.db.session.commit()
+    calls.reset()
+    job = run(kuroneko.start_bulk_ship([order_id]))
+    [item] = items(job)
+    assert (item.outcome, item.code, item.attempts) == ("skipped", "refused", 1)
+    assert "取消済み" in item.message
+    assert calls["KAASL0010"] == 0

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from flask_kuroneko import jobs
+from flask_kuroneko.errors import JobNotFound
 from flask_kuroneko.jobs import engine, store
 from flask_kuroneko.jobs.outcomes import JobKind, Outcome
 from flask_kuroneko.jobs.store import ItemSpec
@@ -201,6 +202,6 @@ def test_counts_and_progress(app, db):
 
 @pytest.mark.parametrize("bad", [-1, 0, 2**40])
 def test_unknown_job_ids(app, db, bad):
-    with pytest.raises(engine.JobNotFound):
+    with pytest.raises(JobNotFound):
         jobs.run_job(bad if bad > 0 else 999999)
     assert rows(models().Job) == []

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import b2_import, bulk_ship, dispatch, store
-from .engine import JobNotFound, RunReport, run_job
+from ..errors import JobNotFound
+from .engine import RunReport, run_job
 from .outcomes import FAILED, FILTERS, JobKind, JobState, Outcome
 from .reports import progress, results_csv
 from .store import get_job

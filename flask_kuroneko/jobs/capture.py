@@ -176,9 +176,12 @@ def run_capture(item: Any, payment_id: int, *, carrier: str | None, tracking_no:
     except OperationPending as exc:
         session.rollback()
         raise RetryLater(exc.message) from None
-    except InvalidTransition as exc:      # busy, or another runner/the admin was quicker
+    except InvalidTransition as exc:
         session.rollback()
-        raise RetryLater(exc.message) from None
+        now = fresh_payment(payment_id)
+        if now.open_operation is not None or now.status != S.AUTHORIZED.value:
+            raise RetryLater(exc.message) from None   # busy, or someone else was quicker
+        return ItemResult(Outcome.SKIPPED, exc.message, code="refused")
     except CaptureRefused as exc:
         session.rollback()
         return ItemResult(Outcome.SKIPPED, exc.message, code="capture_rule")

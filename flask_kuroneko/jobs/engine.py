@@ -1,8 +1,8 @@
 """Running a job's items: claim, run with bounded concurrency, record the outcome.
 
-``run_job`` keeps up to KURONEKO_BULK_CONCURRENCY items in flight on a thread pool: whenever a
-slot is free it claims more (``store.claim``: one conditional UPDATE) and takes over items of
-runners that died (``store.stale_items``/``reclaim``). Each item runs in a thread of its own
+``run_job`` keeps up to KURONEKO_BULK_CONCURRENCY items in flight on a thread pool: it claims
+a batch (``store.claim``: one conditional UPDATE for up to that many items) into a backlog the
+threads drain, and takes over items of runners that died (``store.stale_items``/``reclaim``). Each item runs in a thread of its own
 with its own app context — hence its own ``db.session`` and connection — through the kind's
 handler, which goes through the payments pipeline like any single operation. Several runners
 (threads, worker processes, Celery workers, machines) can work on one job at once: an item is
@@ -11,10 +11,12 @@ claimed by one of them, and the pipeline refuses a second capture of a payment a
 Results are recorded by the runner's own thread in batches (one transaction for up to
 ``concurrency`` items, at most FLUSH_SECONDS after they finished): the item's capture has
 committed on its own already, so a runner that dies before recording leaves items that the
-next runner finds captured and records the same way. A runner stops claiming at its deadline,
-when told to stop, or after ``max_items`` (a Celery chunk) and lets the items in flight finish. Items that cannot be decided yet (an outcome being
-confirmed with Yamato) are given back with a delay; after MAX_ATTEMPTS claims an item is closed
-as an error the merchant can retry (「失敗分を再実行」).
+next runner finds captured and records the same way.
+
+A runner stops claiming at its deadline, when told to stop, or after ``max_items`` (a Celery
+chunk), lets the items in flight finish and gives the unstarted backlog back. Items that cannot
+be decided yet (an outcome being confirmed with Yamato) are given back with a delay; after
+MAX_ATTEMPTS claims an item is closed as an error the merchant can retry (「失敗分を再実行」).
 
 SQLite: one process only (threads are fine); see docs/jobs.md.
 """
@@ -32,7 +34,7 @@ from typing import Any, Callable, Tuple
 from flask import current_app
 
 from .. import config
-from ..errors import KuronekoError
+from ..errors import JobNotFound
 from ..models import utcnow
 from ..state import current_state
 from . import b2_import, bulk_ship, store
@@ -55,10 +57,6 @@ MAX_IDLE_WAIT = 30.0
 OTHERS_POLL = 1.0
 #: Finished items are recorded in batches: at most this long after they finished.
 FLUSH_SECONDS = 0.5
-
-
-class JobNotFound(KuronekoError):
-    """No job with this id."""
 
 
 @dataclass
