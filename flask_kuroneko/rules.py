@@ -104,13 +104,14 @@ def unavailable_reason(order: OrderData, *, fee: int, credit_limit: int,
 
 # --------------------------------------------------------------------------- M8/M9 methods
 
+#: The manual's names of the two settlement types (決済種別), also the default 支払方法名.
 DEFAULT_METHOD_NAMES = {
-    PaymentKind.INVOICE: "クロネコ代金後払い（コンビニ・郵便局・銀行）",
-    PaymentKind.SMARTPHONE: "クロネコ代金後払い（スマホタイプ）",
+    PaymentKind.INVOICE: "後払い払込票タイプ（クロネコ代金後払いサービス）",
+    PaymentKind.SMARTPHONE: "後払いスマホタイプ（クロネコ代金後払いサービス）",
 }
 DEFAULT_METHOD_DESCRIPTIONS = {
-    PaymentKind.INVOICE: ("商品到着後に届く払込票で、コンビニ・郵便局・銀行でお支払いください。"),
-    PaymentKind.SMARTPHONE: ("ご注文時にSMSで届く認証番号を入力してください。請求書はスマートフォンに届き、"
+    PaymentKind.INVOICE: ("商品とは別に郵送で届く払込票で、コンビニ・郵便局・銀行でお支払いください。"),
+    PaymentKind.SMARTPHONE: ("ご注文時にSMSで届く認証番号を入力してください。請求書はSMSでスマートフォンに届き、"
                              "スマホ決済やコンビニでお支払いいただけます。"),
 }
 MSG_SMARTPHONE_OFF = ("スマホタイプの支払方法を「使用」にするには、クロネコ代金後払いの設定で"
