@@ -136,7 +136,8 @@ class Kuroneko:
 
         Contract: create a new host order from a 決済直前ログ snapshot (M23: Yamato has the
         transaction, the shop lost the order); ``snapshot`` is the JSON form of the OrderData
-        (plus its ``snapshot`` extras), ``placed_at`` the order date to use. Add it to
+        (plus its ``snapshot`` extras), ``placed_at`` the order date to use (timezone-aware,
+        Japan time: convert it to what your column stores). Add it to
         ``db.session`` and flush (it needs an id); do not commit.
         """
         return self._register("order_restorer", fn)

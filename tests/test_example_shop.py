@@ -475,6 +475,31 @@ def test_order_restored_from_the_pre_payment_log(driver, shop):
         assert abs((restored.placed_at - original.placed_at).total_seconds()) < 60
 
 
+def test_order_restored_from_the_admin_keeps_the_log_time(driver, shop):
+    """「受注データ登録」 with 「受注日時に登録日を設定」: the restored order's time is the log's
+    time (the extension hands an aware Japan time; the shop stores naive UTC), not 9 hours off."""
+    from example_shop.extensions import db, kuroneko
+    from example_shop.models import Order
+    follow(driver, driver.buy("invoice"))
+    [original] = orders(shop)
+    with shop.app_context():
+        db.session.delete(db.session.get(Order, original.id))       # the lost order
+        db.session.commit()
+        log = db.session.scalars(db.select(kuroneko.models.PrepaymentLog)).one()
+        log_id, created = log.id, log.created_at
+    admin_login(driver)
+    detail = f"/admin/kuroneko/prepayment/{log_id}"
+    page = text(driver.get(detail))
+    for row in ("<th>フリガナ</th>", "<th>郵便番号</th>", "<th>市区郡町村</th>", "<th>番地</th>",
+                "<th>ビル名</th>", "受注日時に登録日を設定", "受注日時に現在の時刻を設定"):
+        assert row in page, row
+    assert "<td>千代田区千代田</td>" in page and "<td>1-1</td>" in page
+    response = driver.post_form(detail, f"{detail}/restore", {"placed_at": "log"})
+    assert response.status_code == 302
+    [restored] = orders(shop)
+    assert abs((restored.placed_at - created).total_seconds()) < 2
+
+
 def test_tampered_payment_choice_is_refused_in_japanese(driver, shop):
     driver.add_to_cart(MUG)
     driver.enter_customer()

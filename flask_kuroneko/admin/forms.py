@@ -21,7 +21,7 @@ SANDBOX_CHOICE = ("sandbox", "サンドボックス（オフラインの試験�
 FEE_MODE_CHOICES = [("fixed", "固定額"), ("tiered", "変動額")]
 ACTIVE_CHOICES = [("1", "使用"), ("0", "停止")]
 REISSUE_CHOICES = [(str(int(r)), r.label) for r in ReissueReason]
-PLACED_AT_CHOICES = [("log", "ログの登録日"), ("now", "現在日時")]
+PLACED_AT_CHOICES = [("log", "受注日時に登録日を設定"), ("now", "受注日時に現在の時刻を設定")]
 
 
 class AdminForm(SessionCsrfForm):

@@ -82,7 +82,7 @@ def resolve_authorize(tx: Tx, op: Any, queued: bool) -> str:
         logger.warning("kuroneko recovery: KAARS0010 %s failed: %s", p.order_no, answer.error)
         return op.state
     if decision is not None:
-        apply_decision(tx, decision, label="決済依頼（照会）")
+        apply_decision(tx, decision, label="与信（照会）")
         retire_later(tx)
         return journal.DONE
     found = ask_status(tx)
@@ -94,7 +94,7 @@ def resolve_authorize(tx: Tx, op: Any, queued: bool) -> str:
         return journal.DONE if p.status != S.PENDING.value else op.state
     if p.kind == PaymentKind.SMARTPHONE.value:   # the customer left; no SMS out of the blue
         status.move(p, S.DECLINED)
-        tx.history("未登録", label="決済依頼（照会）", detail="決済依頼はヤマトに届いていませんでした。")
+        tx.history("未登録", label="与信（照会）", detail="決済依頼はヤマトに届いていませんでした。")
         tx.emit("payment_declined", message=messages.MSG_UNAVAILABLE)
         return journal.DONE
     req = yreq.request_from_json(op.params["request"])
