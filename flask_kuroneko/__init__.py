@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import signals
-from .checkout_api import MethodOffer, SmartphoneForm
+from .checkout_api import MethodOffer, OrderCheck, SmartphoneForm
 from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureRefused,
                      ConfigurationError, InvalidTransition, KuronekoError, MalformedResponseError,
                      OperationPending, PaymentNotFound, RuleViolation, SettingsError,
@@ -20,7 +20,7 @@ __all__ = [
     "PREFECTURES", "Address", "Adjustment", "ApiConnectionError", "ApiError",
     "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
-    "MethodOffer", "OperationPending", "OrderData", "OrderLine", "OutcomeKind", "PaymentKind",
+    "MethodOffer", "OperationPending", "OrderCheck", "OrderData", "OrderLine", "OutcomeKind", "PaymentKind",
     "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SettingsError",
     "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "ValidationError", "current_kuroneko",
     "current_state", "signals",

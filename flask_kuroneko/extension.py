@@ -190,8 +190,9 @@ class Kuroneko:
         return checkout_api.fee_for(current_state(), method_id, amount)
 
     def validate_order(self, order_data: OrderData, method_id: int,
-                       form_data: Any = None) -> list[str]:
-        """Japanese problems that would make Yamato refuse the order ([] = fine). No HTTP call."""
+                       form_data: Any = None) -> checkout_api.OrderCheck:
+        """Japanese problems that would make Yamato refuse the order ([] = fine), with the item
+        names as Yamato will receive them (``.item_names``). No HTTP call."""
         return checkout_api.validate_order(current_state(), order_data, method_id, form_data)
 
     def start_payment(self, order: Any, method_id: int, form_data: Any = None):

@@ -14,8 +14,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable, Sequence
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 
+from . import config
 from .errors import RuleViolation
 from .state import current_state
 from .yamato.timezone import JST
@@ -38,11 +40,29 @@ def today_jst() -> date:
     return datetime.now(JST).date()
 
 
+_naive_warned: set[str] = set()
+
+
 def jst_date(moment: datetime) -> date:
-    """The JST calendar date of ``moment``; a naive datetime is taken as JST (the shop's time)."""
-    if moment.tzinfo is not None:
-        return moment.astimezone(JST).date()
-    return moment.date()
+    """The Japan calendar date of ``moment`` (受注日 sent to Yamato).
+
+    An aware datetime is converted. A naive one is read in KURONEKO_TIMEZONE; without that
+    setting it is taken as Japan time and a warning is logged (once per app and process):
+    a shop storing naive UTC would otherwise send the previous day between 0:00 and 9:00 JST.
+    """
+    if moment.tzinfo is None:
+        zone = config.shop_timezone() if has_app_context() else None
+        if zone is None:
+            app_name = current_app.name if has_app_context() else ""
+            if app_name not in _naive_warned:
+                _naive_warned.add(app_name)
+                logger.warning(
+                    "kuroneko: OrderData.placed_at is a naive datetime; it is read as Japan "
+                    "time. Give an aware datetime or set KURONEKO_TIMEZONE to the zone your "
+                    "shop stores (e.g. \"UTC\"); see docs/integration.md, 'Dates and times'.")
+            return moment.date()
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(JST).date()
 
 
 def planned_ship_date(order_date: date, *, ship_within_days: int,
