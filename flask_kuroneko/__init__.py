@@ -1,6 +1,9 @@
 """flask-kuroneko: Yamato クロネコ代金後払いサービス for Flask."""
 from __future__ import annotations
 
+#: The one version string (setup.cfg reads it; CHANGELOG.md names it).
+__version__ = "0.2.0"
+
 from . import signals
 from .checkout_api import MethodOffer, OrderCheck, SmartphoneForm
 from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureRefused,
@@ -20,8 +23,8 @@ __all__ = [
     "PREFECTURES", "Address", "Adjustment", "ApiConnectionError", "ApiError",
     "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
-    "MethodOffer", "OperationPending", "OrderCheck", "OrderData", "OrderLine", "OutcomeKind", "PaymentKind",
-    "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SettingsError",
-    "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "ValidationError", "current_kuroneko",
-    "current_state", "signals",
+    "MethodOffer", "OperationPending", "OrderCheck", "OrderData", "OrderLine", "OutcomeKind",
+    "PaymentKind", "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation",
+    "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "ValidationError",
+    "current_kuroneko", "current_state", "signals",
 ]

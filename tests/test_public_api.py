@@ -8,10 +8,10 @@ PUBLIC = [
     "PREFECTURES", "Address", "Adjustment", "ApiConnectionError", "ApiError",
     "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
-    "MethodOffer", "OperationPending", "OrderCheck", "OrderData", "OrderLine", "OutcomeKind", "PaymentKind",
-    "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SettingsError",
-    "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "ValidationError", "current_kuroneko",
-    "current_state", "signals",
+    "MethodOffer", "OperationPending", "OrderCheck", "OrderData", "OrderLine", "OutcomeKind",
+    "PaymentKind", "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation",
+    "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "ValidationError",
+    "current_kuroneko", "current_state", "signals",
 ]
 
 

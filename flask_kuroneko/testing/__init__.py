@@ -27,6 +27,7 @@ from flask import Flask, current_app, has_app_context
 
 from .. import payments
 from ..errors import ConfigurationError
+from ..models import utcnow
 from ..state import current_state
 from ..yamato.codes import Operation
 
@@ -202,11 +203,14 @@ class SandboxKit:
 
     # ------------------------------------------------------------------ our side
 
-    def sweep(self) -> Any:
+    def sweep(self, *, minutes: float = 0, seconds: float = 0) -> Any:
         """One run of the worker's sweep (what ``flask kuroneko sweep`` does): SMS expiry,
-        審査中 polling, unknown outcomes, queued retries; returns its report."""
+        審査中 polling, lost answers, queued retries; returns its report. ``minutes`` /
+        ``seconds``: run it as if that much later (a lost authorization is asked about after
+        60 seconds, retries back off)."""
+        later = timedelta(minutes=minutes, seconds=seconds)
         with self._context():
-            return payments.sweep()
+            return payments.sweep(now=utcnow() + later if later else None)
 
     def reset(self) -> None:
         """Forget the sandbox's transactions, SMS, faults and clock (merchant settings stay)."""
