@@ -66,9 +66,9 @@ def main() -> None:
                           KURONEKO_BULK_CONCURRENCY=args.concurrency)
         db = SQLAlchemy()
         db.init_app(app)
-        Kuroneko(app, db)
+        kuroneko = Kuroneko(app, db)
         with app.app_context():
-            db.create_all()
+            kuroneko.upgrade_db()
             state = current_state()
             simulator = state.get_simulator()
             client = state.client()

@@ -3,6 +3,11 @@ flask_kuroneko's public API, next to an ordinary 銀行振込. The reference for
 
 Run: ``flask --app example_shop run`` (SQLite in the instance folder, sandbox Yamato,
 demo data on first run).
+
+Start-up never reads the kuroneko_* tables before they are known to be current: the demo
+brings them to the needed revision itself (``SHOP_UPGRADE_ON_START``, a convenience of a
+one-process SQLite demo); a real shop turns that off and runs ``flask kuroneko db upgrade``
+in its deploy, after its own migrations (docs/integration.md).
 """
 from __future__ import annotations
 
@@ -10,11 +15,14 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, request
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from flask_kuroneko import KuronekoError
 from flask_kuroneko.web import csp_nonce, install_id_converter, protect, refuse_control_characters
 
 from .extensions import db, kuroneko
@@ -41,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # A database error must not print the order (name, address, phone) into the logs.
         SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True},
         SHOP_DEMO_DATA=True,
+        SHOP_UPGRADE_ON_START=True,      # demo: kuroneko tables to head at start (see above)
         SHOP_SANDBOX_MOUNT="/_sandbox",
         SHOP_SHARED_SANDBOX=True,        # sandbox state in the instance folder (web + worker)
         KURONEKO_ENVIRONMENT="sandbox",
@@ -93,11 +102,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         if app.config.get("SHOP_SIMULATOR") is not None:
             # Tests and demos that drive the sandbox directly share their Simulator.
             app.extensions["kuroneko"].use_simulator(app.config["SHOP_SIMULATOR"])
-        db.create_all()
+        db.create_all()        # the shop's own tables; the kuroneko_* ones are the migrations'
+        if app.config["SHOP_UPGRADE_ON_START"]:
+            _upgrade_kuroneko_tables()
         if app.config["SHOP_DEMO_DATA"]:
-            from .demo import seed
-            seed()
-        _mount_sandbox(app)
+            _seed_demo_data()
+    _mount_sandbox(app)
     return app
 
 
@@ -114,6 +124,27 @@ def _harden(app: Flask) -> None:
     @app.after_request
     def _protect(response):
         return protect(response, no_store=request.path.startswith(NO_STORE_PREFIXES))
+
+
+def _upgrade_kuroneko_tables() -> None:
+    """A schema the migrations cannot recognise must not stop the shop from starting: the
+    kuroneko admin and worker then say what to do, and `flask kuroneko db current` works."""
+    try:
+        result = kuroneko.upgrade_db()
+    except KuronekoError:
+        logger.exception("kuroneko tables not upgraded; see `flask kuroneko db current`")
+        return
+    if result.before != result.after:
+        logger.info("kuroneko tables upgraded: %s", result)
+
+
+def _seed_demo_data() -> None:
+    if not kuroneko.schema_is_current():
+        logger.warning("demo data not created: the kuroneko tables are out of date "
+                       "(run `flask --app example_shop kuroneko db upgrade`)")
+        return
+    from .demo import seed
+    seed()
 
 
 def _check_deployment(app: Flask) -> None:
@@ -143,12 +174,31 @@ def _secret_key(app: Flask) -> str:
 
 def _mount_sandbox(app: Flask) -> None:
     """In sandbox mode, serve the simulator's pages (SMS outbox) under /_sandbox so a demo
-    user can read the SMS code the "phone" received."""
-    simulator = kuroneko.simulator
+    user can read the SMS code the "phone" received. Decided from the configuration only:
+    the simulator is looked up per request, never at start-up (it depends on the settings
+    row, which must not be read before the schema is known to be current)."""
     mount = app.config.get("SHOP_SANDBOX_MOUNT")
-    if simulator is None or not mount:
+    if (not mount or app.config["KURONEKO_ENVIRONMENT"] != "sandbox"
+            or app.config.get("KURONEKO_SANDBOX_URL")):
         return
-    from flask_kuroneko.sandbox import create_app as create_sandbox_app
-    sandbox_app = create_sandbox_app(simulator=simulator)
-    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {mount: sandbox_app})
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {mount: _SandboxPages(app)})
     app.config["SHOP_SANDBOX_OUTBOX_URL"] = f"{mount}/_sim/ui#sms-outbox"
+
+
+class _SandboxPages:
+    """WSGI app: the simulator's own pages for the app's current in-process simulator."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.served: tuple[Any, Any] | None = None      # (simulator, its sandbox WSGI app)
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        with self.app.app_context():
+            simulator = kuroneko.simulator
+        if simulator is None:
+            return NotFound()(environ, start_response)
+        served = self.served
+        if served is None or served[0] is not simulator:
+            from flask_kuroneko.sandbox import create_app as create_sandbox_app
+            served = self.served = (simulator, create_sandbox_app(simulator=simulator))
+        return served[1](environ, start_response)

@@ -104,7 +104,8 @@ def orders_list():
     if status in ORDER_STATUSES:
         query = query.where(Order.status == status)
     rows = db.session.scalars(query).all()
-    payments = {o.id: kuroneko.payment_for(str(o.id)) for o in rows if o.kuroneko_method_id}
+    standing = kuroneko.payments_for(str(o.id) for o in rows if o.kuroneko_method_id)
+    payments = {o.id: standing.get(str(o.id)) for o in rows if o.kuroneko_method_id}
     return render_template("admin/orders.html", orders=rows, payments=payments,
                            statuses=ORDER_STATUSES, current_status=status,
                            payment_admin_url=_payment_admin_url())

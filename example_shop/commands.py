@@ -4,14 +4,17 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from .extensions import db
+from .extensions import db, kuroneko
 
 
 def register(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db() -> None:
-        """Create the tables (shop and kuroneko_*) and the demo data."""
+        """Create the shop's tables, bring the kuroneko_* tables to the needed revision (the
+        extension's own migrations) and create the demo data."""
         db.create_all()
+        result = kuroneko.upgrade_db()
+        click.echo(f"kuroneko tables: {result}")
         from .demo import seed
         click.echo("demo data created" if seed() else "demo data already present")
 

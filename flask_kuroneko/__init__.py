@@ -14,6 +14,7 @@ from .extension import Kuroneko, current_kuroneko
 from .runtime import KuronekoState
 from .state import current_state
 from .yamato.jptext import PREFECTURES
+from .migrations import SchemaOutOfDate, UnrecognisedSchema, include_object
 from .models import PaymentKind, PaymentStatus
 from .orderdata import Address, Adjustment, OrderData, OrderLine
 from .payments.outcomes import OutcomeKind, PaymentOutcome, SmsOutcome, SmsOutcomeKind
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
     "MethodOffer", "OperationPending", "OrderCheck", "OrderData", "OrderLine", "OutcomeKind",
     "PaymentKind", "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation",
-    "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "ValidationError",
-    "current_kuroneko", "current_state", "signals",
+    "SchemaOutOfDate", "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind",
+    "UnrecognisedSchema", "ValidationError", "current_kuroneko", "current_state",
+    "include_object", "signals",
 ]

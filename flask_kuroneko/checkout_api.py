@@ -291,6 +291,11 @@ def _normalized_phone(value: Any) -> str | None:
         return None
 
 
+def payments_for(state: Any, order_ids: Any) -> dict[str, Any]:
+    """``payment_for`` of many orders in one query (the host's order list)."""
+    return payments.payments_for(order_ids)
+
+
 def payment_for(state: Any, order_id: Any) -> Any:
     """The payment standing for the order (M15): the newest 与信/売上確定 one, else the newest
     in progress, else the newest. Not simply the newest row: an amount increase's

@@ -1,4 +1,8 @@
-"""``flask kuroneko …`` commands: create the tables, run one sweep, run the sweep worker.
+"""``flask kuroneko …`` commands: the schema (``init-db``, ``db upgrade|current|downgrade|
+check|stamp``), one sweep, the sweep worker.
+
+The sweep and the worker refuse to start on an out-of-date schema (they would fail on a
+missing column half way through a sweep); the message names the command that fixes it.
 
 The worker is safe to run on several machines at once: every unit of work of the sweep is
 claimed in the database by the service (``claimed_by``/``claimed_until``), so two workers never
@@ -6,11 +10,12 @@ send the same Yamato request.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import click
 from flask.cli import AppGroup
@@ -19,6 +24,7 @@ from . import config
 from . import payments
 from .payments.journal import claimant
 from .sync_cli import sync_command
+from .errors import KuronekoError
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +44,10 @@ def _worker_id() -> str:
 
 @kuroneko_cli.command("init-db")
 def init_db() -> None:
-    """Create the kuroneko_* tables (only those) and the default payment methods."""
+    """Create or upgrade the kuroneko_* tables (only those) and the default payment methods."""
     from .rules import ensure_default_methods
-    state = _state()
-    tables = [model.__table__ for model in vars(state.models).values()]
-    state.db.metadata.create_all(bind=state.db.engine, tables=tables)
-    click.echo(f"kuroneko: tables ready ({', '.join(t.name for t in tables)})")
+    result = _upgrade("head")
+    click.echo(f"kuroneko: tables ready at revision {result.after}")
     created = ensure_default_methods()
     for method in created:
         click.echo(f"kuroneko: payment method created: {method.name} "
@@ -59,6 +63,118 @@ def rotate_key() -> None:
     changed = reencrypt_password()
     click.echo("kuroneko: password re-encrypted with the current key" if changed else
                "kuroneko: nothing to re-encrypt")
+
+
+db_cli = AppGroup("db", help="The kuroneko_* tables' own migrations (version table "
+                             "kuroneko_alembic_version; the host's `flask db` is separate).")
+kuroneko_cli.add_command(db_cli)
+
+
+def _engine():
+    return _state().db.engine
+
+
+@contextlib.contextmanager
+def _schema_errors(action: str) -> Iterator[None]:
+    """Refusals are messages, not tracebacks: ours name the fix; Alembic's (an unknown
+    revision, a downgrade past the base) say what could not be done."""
+    try:
+        yield
+    except KuronekoError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:
+        if type(exc).__module__.startswith("alembic"):
+            raise click.ClickException(f"cannot {action}: {exc}") from None
+        raise
+
+
+def _upgrade(revision: str):
+    from . import migrations
+    with _schema_errors(f"upgrade to {revision}"):
+        return migrations.upgrade(_engine(), revision)
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the kuroneko_* tables to REVISION (default: head, what this version needs).
+
+    An empty database gets every table; a 0.1.0 install (tables without a version table) is
+    recognised and stamped first."""
+    result = _upgrade(revision)
+    if result.adopted_0_1_0:
+        click.echo("kuroneko: 0.1.0 tables recognised (no version table): stamped the baseline")
+    if result.before == result.after:
+        click.echo(f"kuroneko: schema already at {result.after}")
+    else:
+        click.echo(f"kuroneko: schema upgraded {result.before or '(none)'} -> {result.after}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the revision of the kuroneko_* tables and the one this version needs."""
+    from . import migrations
+    with _engine().connect() as conn:
+        current = migrations.current_revision(conn)
+    head = migrations.head_revision()
+    if current == head:
+        state = "up to date"
+    elif current is None:
+        state = "no version table: run `flask kuroneko db upgrade`"
+    else:
+        state = "out of date: run `flask kuroneko db upgrade`"
+    click.echo(f"kuroneko schema: {current or '(none)'} (head {head}): {state}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask before dropping every kuroneko table "
+                                         "(REVISION base).")
+def db_downgrade(revision: str, yes: bool) -> None:
+    """Step the kuroneko_* tables back to REVISION (e.g. 0001, -1; "base" drops them all).
+
+    Run it with the flask-kuroneko version you are going back to still installed (the newer
+    revisions' downgrade code is needed), then install the older version and restart."""
+    from . import migrations
+    if revision == "base" and not yes:
+        click.confirm("This DROPS every kuroneko_* table with all payments, history and logs. "
+                      "Continue?", abort=True)
+    with _schema_errors(f"downgrade to {revision}"):
+        before, after = migrations.downgrade(_engine(), revision)
+    click.echo(f"kuroneko: schema downgraded {before} -> {after or 'base'}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Compare the models with the database (exit 1 on any difference): for developers
+    writing a revision and for CI."""
+    from . import migrations
+    found = migrations.differences(_engine())
+    for difference in found:
+        click.echo(f"  {difference}")
+    if found:
+        raise click.ClickException(f"{len(found)} difference(s) between the models and the "
+                                   "database: write a revision (docs/migrations.md) or upgrade.")
+    click.echo("kuroneko: the database matches the models")
+
+
+@db_cli.command("stamp")
+@click.argument("revision")
+def db_stamp(revision: str) -> None:
+    """Record REVISION as the schema's revision WITHOUT changing any table (recovery only:
+    docs/migrations.md)."""
+    from . import migrations
+    with _schema_errors(f"stamp {revision}"):
+        migrations.stamp(_engine(), revision)
+    click.echo(f"kuroneko: schema stamped {revision} (no table changed)")
+
+
+def _require_current_schema() -> None:
+    from . import migrations
+    try:
+        migrations.ensure_current(_engine())
+    except migrations.SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _sweep_once(worker_id: str) -> object:
@@ -87,6 +203,7 @@ def sweep() -> None:
     """Run one sweep (unknown outcomes, SMS expiry, 審査中 polling, retries, status sync).
 
     Exits 1 when the sweep reported errors or Yamato was unreachable."""
+    _require_current_schema()
     report = _sweep_once(_worker_id())
     click.echo(f"kuroneko sweep: {report}")
     _exit_if_failed(report)
@@ -112,6 +229,7 @@ def worker(interval: int | None, once: bool, max_runs: int | None) -> None:
     try:
         while not stop.is_set():
             started = time.monotonic()
+            _require_current_schema()      # cached once current: no query per loop
             try:
                 report = _sweep_once(worker_id)
                 click.echo(f"kuroneko sweep: {report}")

@@ -130,3 +130,41 @@ class OperationPending(KuronekoError):
         self.message = message
         self.state = state
         self.operation = operation
+
+
+#: The command that brings the kuroneko_* tables to what this version needs.
+UPGRADE_COMMAND = "flask kuroneko db upgrade"
+
+
+class SchemaOutOfDate(ConfigurationError):
+    """The kuroneko tables are not at the revision this version of flask-kuroneko needs.
+
+    ``current`` is the database's revision (None: no version table), ``head`` the needed one.
+    """
+
+    def __init__(self, current: str | None, head: str, *, known: bool = True):
+        self.current = current
+        self.head = head
+        if current is None:
+            detail = "the kuroneko tables are missing or predate the migrations (0.1.0)"
+            fix = f"run `{UPGRADE_COMMAND}`"
+        elif not known:
+            detail = (f"the database is at revision {current}, which this version of "
+                      "flask-kuroneko does not know (a newer version upgraded it)")
+            fix = "install the flask-kuroneko version that upgraded it"
+        else:
+            detail = f"the database is at revision {current}, this version needs {head}"
+            fix = f"run `{UPGRADE_COMMAND}`"
+        super().__init__(f"The kuroneko database schema is out of date: {detail}. To fix it, "
+                         f"{fix}.")
+
+    @property
+    def message_ja(self) -> str:
+        """For the admin pages (the server's operator runs the command)."""
+        return ("クロネコ代金後払いのデータベースが最新ではありません"
+                f"（現在: {self.current or 'なし'}、必要: {self.head}）。"
+                f"サーバーで `{UPGRADE_COMMAND}` を実行してください。")
+
+
+class UnrecognisedSchema(ConfigurationError):
+    """kuroneko_* tables without a version table that are not a 0.1.0 install."""

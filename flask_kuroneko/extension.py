@@ -39,8 +39,9 @@ class Kuroneko:
     """Yamato クロネコ代金後払いサービス for a Flask app.
 
     ``Kuroneko(app, db)`` or ``kuroneko = Kuroneko()`` + ``kuroneko.init_app(app, db)`` where
-    ``db`` is the host's ``flask_sqlalchemy.SQLAlchemy`` (the kuroneko_* tables join its
-    metadata, so ``create_all``/migrations see them).
+    ``db`` is the host's ``flask_sqlalchemy.SQLAlchemy`` (the kuroneko_* tables are used
+    through its session and engine, but created only by the extension's own migrations:
+    ``flask kuroneko db upgrade`` or :meth:`upgrade_db`).
     """
 
     def __init__(self, app: Flask | None = None, db: Any = None):
@@ -179,6 +180,21 @@ class Kuroneko:
         """Effective settings for the current app."""
         return current_state().settings()
 
+    # ----------------------------------------------------------------- schema
+
+    def upgrade_db(self, revision: str = "head"):
+        """Bring the kuroneko_* tables of the current app's database to ``revision`` (default:
+        what this version needs): creates them on an empty database, adopts a 0.1.0 install.
+        The same as ``flask kuroneko db upgrade``; returns a ``migrations.UpgradeResult``."""
+        from . import migrations
+        return migrations.upgrade(current_state().db.engine, revision)
+
+    def schema_is_current(self) -> bool:
+        """True when the kuroneko_* tables are at the revision this version needs (one query
+        of the version table, then cached for the process)."""
+        from . import migrations
+        return migrations.is_current(current_state().db.engine)
+
     # ----------------------------------------------------------------- checkout API
 
     def available_methods(self, order_data: OrderData):
@@ -203,6 +219,11 @@ class Kuroneko:
         """The Payment standing for the host order (M15: 決済ID, 決済状況), or None: the newest
         与信/売上確定 one, else the newest in progress, else the newest."""
         return checkout_api.payment_for(current_state(), order_id)
+
+    def payments_for(self, order_ids: Any) -> dict[str, Any]:
+        """``payment_for`` of many orders in one query: ``{str(order id): Payment}`` (orders
+        without a payment are absent). Use it in an order list instead of one call per row."""
+        return checkout_api.payments_for(current_state(), order_ids)
 
     def conversion_tag(self, order_id: Any):
         """M13 tag (Markup) for the completion page, once per order, after 与信."""

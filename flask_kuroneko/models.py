@@ -1,16 +1,33 @@
-"""Tables of the extension, built on the host's Flask-SQLAlchemy ``db`` (prefix ``kuroneko_``).
+"""Tables of the extension (prefix ``kuroneko_``), on the extension's OWN ``MetaData``.
 
-``define_models(db)`` is called once per ``db`` by ``Kuroneko.init_app``; the classes are cached
-on the ``db`` object so several apps sharing one ``db`` share one set of tables, and the host's
-``create_all`` / migrations see them. Status changes go through the payments pipeline only.
+Why not the host's ``db.Model`` (a change of the boundary DESIGN.md drew): on the host's
+metadata our tables were created by the host's ``db.create_all()`` and written into the
+host's Flask-Migrate history, so an upgrade of flask-kuroneko could not change its own tables
+safely (create_all adds new tables behind the migrations' back and never alters old ones; the
+host's autogenerate would write our schema changes into *its* history). Now:
+
+* the tables live on :data:`metadata` and are created and changed only by the migrations
+  shipped in :mod:`flask_kuroneko.migrations` (``flask kuroneko db upgrade``), which keep
+  their own version table; ``db.create_all()`` does not see them;
+* the classes are still used through the host's ``db.session`` (Flask-SQLAlchemy picks the
+  engine from ``metadata.info["bind_key"]``; there is none, so the default engine), so a
+  payment and the host's order still commit in one transaction;
+* every constraint and index has a stable name (:data:`NAMING_CONVENTION`, our own: a host's
+  convention on its ``db.metadata`` no longer renames ours), the same on SQLite, PostgreSQL
+  and MariaDB, so a migration can name what it changes.
+
+The classes are defined once per process; ``define_models(db)`` is kept for the callers that
+reach them through the per-app state. Status changes go through the payments pipeline only.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
 from types import SimpleNamespace
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase
 
 
 def utcnow() -> datetime:
@@ -60,13 +77,32 @@ STATUS_LABELS = {
 
 _STATUS_LEN = 20
 
+#: Constraint and index names of every kuroneko table. Names must stay within 63 characters
+#: (PostgreSQL's limit; SQLAlchemy would otherwise shorten them differently per database),
+#: which tests/test_migrations.py checks. ``ck`` needs an explicit ``name=`` on the constraint.
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
 
-def define_models(db) -> SimpleNamespace:
-    """Create (once per ``db``) and return the model classes."""
-    cached = getattr(db, "_kuroneko_models", None)
+#: The kuroneko tables, and only those (``flask kuroneko db upgrade`` creates them).
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+def define_models(db: Any = None) -> SimpleNamespace:
+    """The model classes, defined once per process on :class:`Base` (``db`` is not needed:
+    the classes reach an engine only through the session that loads them)."""
+    cached = _defined.get("models")
     if cached is not None:
         return cached
-    Model = db.Model
+    Model = Base
 
     class Settings(Model):
         """M1–M7 plus the extension's own switches; one row (id=1). ``app.config`` may
@@ -223,5 +259,11 @@ def define_models(db) -> SimpleNamespace:
     models = SimpleNamespace(Settings=Settings, PaymentMethod=PaymentMethod, Payment=Payment,
                              PaymentHistory=PaymentHistory, ErrorLog=ErrorLog,
                              PrepaymentLog=PrepaymentLog, Operation=Operation)
-    db._kuroneko_models = models
+    _defined["models"] = models
     return models
+
+
+_defined: dict[str, SimpleNamespace] = {}
+#: The classes (also reachable as ``kuroneko.models`` / ``state.models``); defined at import
+#: so that :data:`metadata` is complete for the migrations.
+MODELS = define_models()

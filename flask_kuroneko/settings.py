@@ -229,7 +229,8 @@ def _explain_missing_tables(models: Any, session: Any, exc: Exception) -> None:
     if missing:
         raise ConfigurationError(
             "The kuroneko_* tables do not exist in this database: run `flask kuroneko init-db` "
-            "(or db.create_all(), or your migrations).") from exc
+            "(`flask kuroneko db upgrade` in a deploy; db.create_all() does not create "
+            "them).") from exc
 
 
 def load_row(*, create: bool = False) -> Any:

@@ -93,18 +93,18 @@ def app_config() -> dict:
 @pytest.fixture
 def app(database_url, simulator, app_config):
     """The minimal host shop of tests/hosts/simple_shop.py with the extension initialised,
-    tables created (dropped afterwards), the sandbox served in-process by ``simulator``."""
+    tables created (the shop's by create_all, ours by the migrations; all dropped afterwards),
+    the sandbox served in-process by ``simulator``."""
     from hosts import simple_shop
+    from schema_support import create_tables, drop_tables
 
     application = simple_shop.create_app(database_url, **app_config)
     with application.app_context():
-        simple_shop.db.create_all()
+        create_tables(simple_shop.db)
         application.extensions["kuroneko"].use_simulator(simulator)
     yield application
     with application.app_context():
-        simple_shop.db.session.remove()
-        simple_shop.db.drop_all()
-        simple_shop.db.engine.dispose()
+        drop_tables(simple_shop.db)
 
 
 @pytest.fixture
@@ -134,14 +134,13 @@ def process_shop(database_url, tmp_path):
     process): no in-process simulator object of its own — the sandbox state lives in a SQLite
     file the processes share. Yields (app, state_file) inside an app context."""
     from hosts import simple_shop
+    from schema_support import create_tables, drop_tables
     state_file = str(tmp_path / "sandbox-state.sqlite")
     application = simple_shop.create_app(database_url, KURONEKO_SANDBOX_STATE=state_file)
     with application.app_context():
-        simple_shop.db.create_all()
+        create_tables(simple_shop.db)
         yield application, state_file
-        simple_shop.db.session.remove()
-        simple_shop.db.drop_all()
-        simple_shop.db.engine.dispose()
+        drop_tables(simple_shop.db)
 
 
 # --------------------------------------------------------------------------- service tests

@@ -8,6 +8,7 @@ from flask_kuroneko import RuleViolation, SmartphoneForm, rules, signals
 from flask_kuroneko.settings import save_settings
 from hosts import simple_shop
 from hosts.simple_shop import make_order, order_data
+from service_support import place
 
 LONG_ADDRESS = "千代田区千代田一丁目一番一号" + "あ" * 40
 
@@ -185,3 +186,23 @@ def test_payment_for_is_the_payment_standing_for_the_order(app, kuroneko, method
         payments.change_amount(replaced.id)
     shown = kuroneko.payment_for(order.id)
     assert (shown.id, shown.status_label) == (replaced.id, "与信")
+
+
+def test_payments_for_many_orders_in_one_query(kuroneko, shop, simulator):
+    """An order list's 決済ID/決済状況 column: one query whatever the number of orders; the same
+    payment payment_for picks (a pending re-authorization does not hide the 与信)."""
+    import sqlalchemy as sa
+    from hosts import simple_shop
+    order_ids = [place(kuroneko, shop["invoice"], phone=f"03-1234-{5000 + i:04d}")[0].id
+                 for i in range(5)]
+    statements = []
+    listener = lambda *args: statements.append(args[2])          # noqa: E731
+    sa.event.listen(simple_shop.db.engine, "before_cursor_execute", listener)
+    try:
+        found = kuroneko.payments_for(order_ids + [999999])
+    finally:
+        sa.event.remove(simple_shop.db.engine, "before_cursor_execute", listener)
+    assert len(statements) == 1
+    assert set(found) == {str(i) for i in order_ids}                 # no payment: absent
+    for order_id in order_ids:
+        assert found[str(order_id)].id == kuroneko.payment_for(order_id).id

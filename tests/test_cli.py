@@ -11,12 +11,16 @@ def _tables(db) -> set[str]:
 
 
 def test_init_db_creates_only_kuroneko_tables_and_default_methods(app, db, kuroneko):
+    from schema_support import drop_kuroneko_tables
     kuroneko_tables = [m.__table__ for m in vars(kuroneko.models).values()]
-    db.metadata.drop_all(bind=db.engine, tables=kuroneko_tables)
-    assert not any(t.startswith("kuroneko_") for t in _tables(db))
+    drop_kuroneko_tables(db.engine)
+    before = _tables(db)
+    assert not any(t.startswith("kuroneko_") for t in before)
     result = app.test_cli_runner().invoke(args=["kuroneko", "init-db"])
     assert result.exit_code == 0, result.output
-    assert {t.name for t in kuroneko_tables} <= _tables(db)
+    assert "tables ready at revision" in result.output
+    created = _tables(db) - before
+    assert created == {t.name for t in kuroneko_tables} | {"kuroneko_alembic_version"}
     assert "payment method created" in result.output
     assert [(m.kind, m.active) for m in rules.list_methods()] == [("invoice", True), ("smartphone", False)]
     again = app.test_cli_runner().invoke(args=["kuroneko", "init-db"])   # idempotent

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from example_shop.testing import CUSTOMER, ShopDriver, csrf_token
+from schema_support import drop_tables
 
 SANDBOX_MERCHANT = "12345678901"
 MUG, TOWEL, KETTLE, CAMERA, DOWNLOAD, SUBSCRIPTION = 1, 2, 3, 4, 5, 6
@@ -28,9 +29,7 @@ def shop(database_url, simulator, shop_config):
                       "SHOP_SANDBOX_MOUNT": None, **shop_config})
     yield app
     with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        drop_tables(db)
 
 
 @pytest.fixture
@@ -535,9 +534,7 @@ def test_sandbox_pages_mounted_for_the_demo(database_url, simulator):
         assert order_no in page and simulator.sms_code(SANDBOX_MERCHANT, order_no) in page
     finally:
         with app.app_context():
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+            drop_tables(db)
 
 
 class _SmtpSink:
@@ -599,9 +596,7 @@ def test_mail_sent_by_smtp_when_configured(database_url, simulator, smtp_sink):
         assert "To: taro@example.com" in raw
     finally:
         with app.app_context():
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+            drop_tables(db)
 
 
 @pytest.mark.parametrize("shop_config", [{"SHOP_SMTP_HOST": "127.0.0.1", "SHOP_SMTP_PORT": 9}])

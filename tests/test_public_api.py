@@ -10,8 +10,9 @@ PUBLIC = [
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
     "MethodOffer", "OperationPending", "OrderCheck", "OrderData", "OrderLine", "OutcomeKind",
     "PaymentKind", "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation",
-    "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "ValidationError",
-    "current_kuroneko", "current_state", "signals",
+    "SchemaOutOfDate", "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind",
+    "UnrecognisedSchema", "ValidationError", "current_kuroneko", "current_state",
+    "include_object", "signals",
 ]
 
 

@@ -68,9 +68,9 @@ def test_production_clients_share_one_session():
                       KURONEKO_MERCHANT_CODE="12345678901", KURONEKO_PASSWORD="secretpw")
     db = SQLAlchemy()
     db.init_app(app)
-    Kuroneko(app, db)
+    kuroneko = Kuroneko(app, db)
     with app.app_context():
-        db.create_all()
+        kuroneko.upgrade_db()
         state = current_state()
         first, second = state.client(), state.status_client()
         assert first.session is second.session

@@ -9,6 +9,7 @@ import pytest
 from flask_kuroneko import rules, signals
 from hosts import uuid_store
 from hosts.uuid_store import DISPATCHED, VOIDED, change_state, new_purchase
+from schema_support import create_tables, drop_tables
 
 YAMATO_SLIP = "123456789013"        # 12345678901 % 7 == 3: passes Yamato's check digit
 
@@ -17,13 +18,11 @@ YAMATO_SLIP = "123456789013"        # 12345678901 % 7 == 3: passes Yamato's chec
 def store(database_url, simulator):
     app = uuid_store.create_app(database_url)
     with app.app_context():
-        uuid_store.db.create_all()
+        create_tables(uuid_store.db)
         app.extensions["kuroneko"].use_simulator(simulator)
         rules.ensure_default_methods()
         yield app
-        uuid_store.db.session.remove()
-        uuid_store.db.drop_all()
-        uuid_store.db.engine.dispose()
+        drop_tables(uuid_store.db)
 
 
 def _pay(store) -> tuple:
@@ -152,7 +151,7 @@ def test_amount_edit_follows_the_linking_setting(store, simulator, monkeypatch):
 def test_void_without_the_linking_setting_keeps_the_payment(database_url, simulator, monkeypatch):
     app = uuid_store.create_app(database_url, KURONEKO_CANCEL_WITH_ORDER=None)   # the default
     with app.app_context():
-        uuid_store.db.create_all()
+        create_tables(uuid_store.db)
         app.extensions["kuroneko"].use_simulator(simulator)
         rules.ensure_default_methods()
         try:
@@ -163,9 +162,7 @@ def test_void_without_the_linking_setting_keeps_the_payment(database_url, simula
             assert uuid_store.kuroneko.payment_for(p.id).status == "authorized"
             assert calls["KAACL0010"] == 0
         finally:
-            uuid_store.db.session.remove()
-            uuid_store.db.drop_all()
-            uuid_store.db.engine.dispose()
+            drop_tables(uuid_store.db)
 
 
 def test_yamato_unreachable_on_dispatch_then_sweep(store, simulator, monkeypatch):

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from flask import Blueprint, redirect, url_for
 
 from .. import web
-from ..web import headers, logmask
+from ..web import headers, layout, logmask
+from ..migrations import SchemaOutOfDate, ensure_current
 from . import common, logs_views, methods_views, payments_views, prepayment_views, settings_views
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def create_blueprint() -> Blueprint:
     bp.after_request(_protect)
     bp.context_processor(_template_context)
     bp.context_processor(headers.template_context)
-    bp.record_once(_exempt_from_flask_wtf)
+    bp.record_once(layout.exempt_from_flask_wtf)
     # Unhandled errors are logged on app.logger: no customer data from SQL parameters there.
     bp.record_once(lambda setup_state: logmask.install(setup_state.app.logger))
     bp.add_url_rule("/", "index", lambda: redirect(url_for(".payments")))
@@ -41,23 +42,23 @@ def create_blueprint() -> Blueprint:
 
 
 def _guard() -> Any:
-    """Every admin request asks the host first; closed (403) without @kuroneko.admin_guard."""
-    return common.state().check_admin()
+    """Every admin request asks the host first; closed (403) without @kuroneko.admin_guard.
+    Then the schema: on out-of-date tables every page would fail on a missing column, so
+    each one says which command fixes it instead (503; cached once current, no query)."""
+    refused = common.state().check_admin()
+    if refused is not None:
+        return refused
+    try:
+        ensure_current(common.state().db.engine)
+    except SchemaOutOfDate as exc:
+        logger.error("kuroneko admin refused: %s", exc)
+        return common.render("schema.html", status=503, message=exc.message_ja)
+    return None
 
 
 def _protect(response: Any) -> Any:
     """Admin pages show customers' personal data: never cached, never framed (SECURITY.md)."""
     return headers.protect(response, no_store=True)
-
-
-def _exempt_from_flask_wtf(setup_state) -> None:
-    """Every admin POST carries the session CSRF token of ``AdminForm`` (always on), so a host
-    running Flask-WTF's CSRFProtect must not reject our forms for lacking *its* token.
-    (Initialise CSRFProtect before ``kuroneko.init_app``; otherwise call
-    ``csrf.exempt(app.blueprints["kuroneko_admin"])`` yourself.)"""
-    csrf = setup_state.app.extensions.get("csrf")
-    if csrf is not None and hasattr(csrf, "exempt"):
-        csrf.exempt(setup_state.blueprint)
 
 
 def _template_context() -> dict[str, Any]:

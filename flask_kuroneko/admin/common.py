@@ -5,10 +5,10 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import current_app, flash, render_template
-from jinja2 import TemplateNotFound
+from flask import flash, render_template
 
-from .. import config
+from ..state import current_state
+from ..web import layout
 from ..yamato.timezone import JST
 
 logger = logging.getLogger(__name__)
@@ -21,19 +21,12 @@ ACTOR = "admin"
 
 
 def state() -> Any:
-    from ..state import current_state
     return current_state()
 
 
 def base_template() -> str:
-    """The host's KURONEKO_BASE_TEMPLATE (blocks ``title`` and ``content``) when it exists,
-    else the extension's own minimal layout."""
-    name = config.get("BASE_TEMPLATE")
-    try:
-        current_app.jinja_env.get_template(name)
-    except TemplateNotFound:
-        return STANDALONE_TEMPLATE
-    return name
+    """The host's KURONEKO_BASE_TEMPLATE, else the admin's own minimal layout."""
+    return layout.base_template(STANDALONE_TEMPLATE)
 
 
 def render(template: str, *, status: int = 200, **context: Any):

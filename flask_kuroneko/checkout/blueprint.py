@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-from datetime import timedelta, timezone
+from datetime import timezone
 
 import sqlalchemy as sa
-from jinja2 import TemplateNotFound
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from werkzeug.routing import BuildError
@@ -16,7 +15,8 @@ from ..payments.messages import MSG_SMS_WRONG
 from ..yamato.timezone import JST
 from ..errors import InvalidTransition, KuronekoError
 from ..models import PaymentStatus
-from ..web import headers, logmask
+from ..payments.sms_window import latest_attempt, window_ends
+from ..web import headers, layout, logmask
 from . import binding, limits, pushlog
 from .forms import MSG_EXPIRED, ButtonForm, SmsCodeForm
 from .guard import refuse_plain_http
@@ -47,7 +47,7 @@ def create_blueprint() -> Blueprint:
     bp.before_request(web.refuse_control_characters)
     bp.after_request(_protect)
     bp.context_processor(headers.template_context)
-    bp.record_once(_exempt_from_flask_wtf)
+    bp.record_once(layout.exempt_from_flask_wtf)
     bp.record_once(_mask_notify_secret_in_access_logs)
     bp.record_once(lambda setup_state: logmask.install(setup_state.app.logger))
     bp.add_url_rule("/sms/<token>", "sms", sms_page, methods=["GET", "POST"])
@@ -70,16 +70,6 @@ def _mask_notify_secret_in_access_logs(setup_state) -> None:
     pushlog.install_mask(f"{prefix.rstrip('/')}/notify/")
 
 
-def _exempt_from_flask_wtf(state) -> None:
-    """Our forms carry their own session CSRF token and the push receiver authenticates by
-    its secret: a host running Flask-WTF's CSRFProtect must not reject them. (Initialise
-    CSRFProtect before ``kuroneko.init_app``; otherwise call
-    ``csrf.exempt(app.blueprints["kuroneko_checkout"])`` yourself.)"""
-    csrf = state.app.extensions.get("csrf")
-    if csrf is not None and hasattr(csrf, "exempt"):
-        csrf.exempt(state.blueprint)
-
-
 # ------------------------------------------------------------------ helpers
 
 
@@ -97,7 +87,7 @@ def _payment_or_404(token: str):
         state.models.Payment.checkout_token == token))
     if payment is None:
         abort(404)
-    latest = _replacing_attempt(payment)
+    latest = latest_attempt(payment)
     if latest is not payment:
         # A new code was sent under a new 決済ID. A second tap on 「再送信」 (or a reload
         # while Yamato answered) leaves the browser with the session of before the first
@@ -106,38 +96,6 @@ def _payment_or_404(token: str):
         binding.bind_token(latest.checkout_token)
         abort(redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=latest.checkout_token)))
     return payment
-
-
-def _replacing_attempt(payment):
-    """The newest SMS attempt replacing ``payment`` (restart_sms), or ``payment`` itself."""
-    state = _state()
-    Payment = state.models.Payment
-    current, seen = payment, {payment.id}
-    while current.status == PaymentStatus.DECLINED.value:   # superseded attempts are declined
-        following = state.db.session.scalar(
-            sa.select(Payment).where(Payment.replaces_id == current.id,
-                                     Payment.checkout_token.is_not(None))
-            .order_by(Payment.id).limit(1))
-        if following is None or following.id in seen:
-            break
-        seen.add(following.id)
-        current = following
-    return current
-
-
-def _first_attempt(payment):
-    """The first SMS attempt of this order: the 30-minute window counts from it, not from a
-    re-sent code (a new 決済ID must not extend the window)."""
-    state = _state()
-    seen = {payment.id}
-    current = payment
-    while current.replaces_id is not None and current.replaces_id not in seen:
-        seen.add(current.replaces_id)
-        previous = state.db.session.get(state.models.Payment, current.replaces_id)
-        if previous is None:
-            break
-        current = previous
-    return current
 
 
 def _window_minutes() -> int:
@@ -189,14 +147,8 @@ STANDALONE_TEMPLATE = "kuroneko/checkout/_standalone.html"
 
 
 def _template_globals() -> dict:
-    """The page layout: the host's KURONEKO_BASE_TEMPLATE (blocks ``title`` and ``content``)
-    when it exists, else a minimal mobile-friendly page of our own."""
-    name = config.get("BASE_TEMPLATE")
-    try:
-        current_app.jinja_env.get_template(name)
-    except TemplateNotFound:
-        name = STANDALONE_TEMPLATE
-    return {"kuroneko_base_template": name}
+    """The page layout: the host's base template, else a minimal mobile page of our own."""
+    return {"kuroneko_base_template": layout.base_template(STANDALONE_TEMPLATE)}
 
 
 def _mask_phone(phone: str | None) -> str:
@@ -206,12 +158,8 @@ def _mask_phone(phone: str | None) -> str:
 
 def _render(payment, form, *, message: str | None = None, attempts_left: int | None = None,
             expired: bool = False, status: int = 200):
-    first = _first_attempt(payment)
-    started = first.sms_sent_at or first.created_at
-    deadline = None
-    if started is not None:      # naive UTC in the tables; the customer reads Japan time
-        deadline = (started.replace(tzinfo=timezone.utc) + timedelta(minutes=_window_minutes())
-                    ).astimezone(JST).strftime("%H:%M")
+    ends = window_ends(payment)      # naive UTC in the tables; the customer reads Japan time
+    deadline = ends.replace(tzinfo=timezone.utc).astimezone(JST).strftime("%H:%M") if ends else None
     html = render_template(
         "kuroneko/checkout/sms.html", payment=payment, form=form, button_form=ButtonForm(),
         message=message, attempts_left=attempts_left, expired=expired,

@@ -2,7 +2,7 @@
 stands for a host order, and the operations the admin may start."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import sqlalchemy as sa
 
@@ -39,6 +39,30 @@ def payment_by_token(token: str) -> Any | None:
     return state.db.session.scalar(sa.select(P).where(P.checkout_token == str(token)))
 
 
+def standing(rows: list[Any]) -> Any | None:
+    """Of one order's payments (in id order), the one that stands for it: the newest held,
+    else the newest still open, else the newest."""
+    held = [p for p in rows if p.status in _HELD_VALUES]
+    if held:
+        return held[-1]
+    live = [p for p in rows if p.status in _LIVE_VALUES]
+    return (live or rows or [None])[-1]
+
+
+def payments_for(host_order_ids: Iterable[Any]) -> dict[str, Any]:
+    """The payment standing for each of these host orders, in one query (for an order list):
+    ``{order id as str: Payment}``; orders without a payment are absent."""
+    state = current_state()
+    P = state.models.Payment
+    ids = sorted({str(i) for i in host_order_ids})
+    found: dict[str, list[Any]] = {}
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        for p in state.db.session.scalars(
+                sa.select(P).where(P.host_order_id.in_(chunk)).order_by(P.id)):
+            found.setdefault(p.host_order_id, []).append(p)
+    return {order_id: standing(rows) for order_id, rows in found.items()}
+
+
 def current_payment(host_order_id: Any, *, lock: bool = False) -> Any | None:
     """The payment that stands for the host order now: the newest 与信/売上確定 one (a
     replacement awaiting its re-authorization does not take over before it is approved), else
@@ -49,12 +73,7 @@ def current_payment(host_order_id: Any, *, lock: bool = False) -> Any | None:
     query = sa.select(P).where(P.host_order_id == str(host_order_id)).order_by(P.id)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
-    rows = list(state.db.session.scalars(query))
-    held = [p for p in rows if p.status in _HELD_VALUES]
-    if held:
-        return held[-1]
-    live = [p for p in rows if p.status in _LIVE_VALUES]
-    return (live or rows or [None])[-1]
+    return standing(list(state.db.session.scalars(query)))
 
 
 def operations_for(payment: Any) -> list[str]:

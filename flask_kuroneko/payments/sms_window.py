@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from ..models import PaymentKind, utcnow
+from ..models import PaymentKind, PaymentStatus as S, utcnow
 from ..state import current_state
 
 MAX_CHAIN = 20
@@ -33,6 +33,23 @@ def first_attempt(payment: Any) -> Any:
     return sms_chain(payment)[-1]
 
 
+def latest_attempt(payment: Any) -> Any:
+    """The newest attempt replacing ``payment`` (「再送信」), or ``payment`` itself: a
+    superseded attempt is 決済不可 and has a follower with an SMS page token."""
+    state = current_state()
+    P = state.models.Payment
+    current, seen = payment, {payment.id}
+    while current.status == S.DECLINED.value and len(seen) < MAX_CHAIN:
+        following = state.db.session.scalar(
+            sa.select(P).where(P.replaces_id == current.id, P.checkout_token.is_not(None))
+            .order_by(P.id).limit(1))
+        if following is None or following.id in seen:
+            break
+        seen.add(following.id)
+        current = following
+    return current
+
+
 def window_minutes() -> int:
     return int(current_app.config.get("KURONEKO_SMS_WINDOW_MINUTES", 30))
 
@@ -40,6 +57,14 @@ def window_minutes() -> int:
 def window_started(payment: Any) -> datetime | None:
     sent = [p.sms_sent_at for p in sms_chain(payment) if p.sms_sent_at]
     return min(sent) if sent else None
+
+
+def window_ends(payment: Any) -> datetime | None:
+    """When the order's SMS window ends (naive UTC), counted from its first SMS (or, before
+    any SMS went out, from the first attempt's creation)."""
+    first = first_attempt(payment)
+    started = window_started(payment) or first.created_at
+    return started + timedelta(minutes=window_minutes()) if started else None
 
 
 def sms_window_over(payment: Any, now: datetime | None = None) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from browser_support import CHROMIUM, require_browser, served
+from schema_support import drop_tables
 
 
 @pytest.fixture
@@ -29,9 +30,7 @@ def live_shop(database_url, simulator):
             yield app, f"http://127.0.0.1:{port}"
     finally:
         with app.app_context():
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+            drop_tables(db)
 
 
 @pytest.fixture

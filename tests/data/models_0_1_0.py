@@ -1,0 +1,230 @@
+# Frozen copy of flask_kuroneko/models.py as released in 0.1.0 (git show d871faf:flask_kuroneko/models.py).
+# The upgrade tests build a 0.1.0 install from it exactly as 0.1.0 did (models on the host's
+# db.Model, tables made by db.create_all()). Never edit: models.py moves on, this does not.
+"""Tables of the extension, built on the host's Flask-SQLAlchemy ``db`` (prefix ``kuroneko_``).
+
+``define_models(db)`` is called once per ``db`` by ``Kuroneko.init_app``; the classes are cached
+on the ``db`` object so several apps sharing one ``db`` share one set of tables, and the host's
+``create_all`` / migrations see them. Status changes go through ``service.py`` only.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamps: portable across SQLite, PostgreSQL and MariaDB."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class PaymentKind(str, Enum):
+    INVOICE = "invoice"          # 後払い払込票タイプ
+    SMARTPHONE = "smartphone"    # 後払いスマホタイプ
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    PaymentKind.INVOICE: "後払い払込票タイプ（クロネコ代金後払いサービス）",
+    PaymentKind.SMARTPHONE: "後払いスマホタイプ（クロネコ代金後払いサービス）",
+}
+
+
+class PaymentStatus(str, Enum):
+    """The one status vocabulary (DESIGN.md "Payment lifecycle")."""
+    PENDING = "pending"
+    AWAITING_SMS = "awaiting_sms"
+    UNDER_REVIEW = "under_review"
+    AUTHORIZED = "authorized"
+    DECLINED = "declined"
+    CAPTURED = "captured"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {
+    PaymentStatus.PENDING: "決済処理中",
+    PaymentStatus.AWAITING_SMS: "審査中",
+    PaymentStatus.UNDER_REVIEW: "審査中",
+    PaymentStatus.AUTHORIZED: "与信",
+    PaymentStatus.DECLINED: "決済不可",
+    PaymentStatus.CAPTURED: "売上確定",
+    PaymentStatus.CANCELLED: "取消済み",
+}
+
+_STATUS_LEN = 20
+
+
+def define_models(db) -> SimpleNamespace:
+    """Create (once per ``db``) and return the model classes."""
+    cached = getattr(db, "_kuroneko_models", None)
+    if cached is not None:
+        return cached
+    Model = db.Model
+
+    class Settings(Model):
+        """M1–M7 plus the extension's own switches; one row (id=1). ``app.config`` may
+        override and lock any field (see config.SETTINGS_OVERRIDES)."""
+        __tablename__ = "kuroneko_settings"
+        id = sa.Column(sa.Integer, primary_key=True)
+        merchant_code = sa.Column(sa.String(11), nullable=False, default="")
+        password = sa.Column(sa.String(64), nullable=False, default="")
+        environment = sa.Column(sa.String(16), nullable=False, default="sandbox")  # as FRESH_DEFAULTS
+        yamato_delivery_method_ids = sa.Column(sa.JSON, nullable=False, default=list)
+        other_carrier_enabled = sa.Column(sa.Boolean, nullable=False, default=False)
+        smartphone_enabled = sa.Column(sa.Boolean, nullable=False, default=False)
+        ship_within_days = sa.Column(sa.Integer, nullable=False, default=10)
+        fee_mode = sa.Column(sa.String(8), nullable=False, default="fixed")   # fixed | tiered
+        fee_fixed = sa.Column(sa.Integer, nullable=True)                      # None = no fee
+        fee_tiers = sa.Column(sa.JSON, nullable=False, default=list)          # [[up_to, fee], ...]
+        credit_limit = sa.Column(sa.Integer, nullable=False, default=55000)
+        cancel_with_order = sa.Column(sa.Boolean, nullable=False, default=False)
+        change_amount_with_order = sa.Column(sa.Boolean, nullable=False, default=False)
+        prepayment_log_enabled = sa.Column(sa.Boolean, nullable=False, default=True)
+        conversion_tag = sa.Column(sa.Text, nullable=False, default="")
+        conversion_on_review = sa.Column(sa.Boolean, nullable=False, default=False)
+        updated_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+        version = sa.Column(sa.Integer, nullable=False, default=1)
+        __mapper_args__ = {"version_id_col": version}
+
+        def __repr__(self) -> str:  # never show the password
+            return f"<kuroneko Settings merchant={self.merchant_code!r} env={self.environment!r}>"
+
+    class PaymentMethod(Model):
+        """M8–M9: at most one method per kind; ``sort_order`` = checkout order."""
+        __tablename__ = "kuroneko_payment_methods"
+        id = sa.Column(sa.Integer, primary_key=True)
+        kind = sa.Column(sa.String(16), nullable=False, unique=True)
+        name = sa.Column(sa.String(100), nullable=False)
+        description_html = sa.Column(sa.Text, nullable=False, default="")
+        active = sa.Column(sa.Boolean, nullable=False, default=True)
+        sort_order = sa.Column(sa.Integer, nullable=False, default=0)
+        created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+
+    class Payment(Model):
+        """One row per authorization attempt. ``order_no`` is the リンクキー / 決済ID sent to
+        Yamato as orderNo: 10 random digits, unique."""
+        __tablename__ = "kuroneko_payments"
+        id = sa.Column(sa.Integer, primary_key=True)
+        order_no = sa.Column(sa.String(20), nullable=False, unique=True)
+        host_order_id = sa.Column(sa.String(64), nullable=False, index=True)
+        method_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payment_methods.id"), nullable=True)
+        kind = sa.Column(sa.String(16), nullable=False)
+        status = sa.Column(sa.String(_STATUS_LEN), nullable=False, default=PaymentStatus.PENDING.value,
+                           index=True)
+        amount = sa.Column(sa.Integer, nullable=False)             # Yamato's current billed total
+        initial_amount = sa.Column(sa.Integer, nullable=False)     # amount at authorization
+        fee = sa.Column(sa.Integer, nullable=False, default=0)     # 後払い手数料 inside amount
+        order_date = sa.Column(sa.Date, nullable=False)
+        ship_date = sa.Column(sa.Date, nullable=False)             # 出荷予定日 sent to Yamato
+        carrier = sa.Column(sa.String(40), nullable=True)
+        tracking_no = sa.Column(sa.String(20), nullable=True)      # registered 送り状番号
+        process_div = sa.Column(sa.Integer, nullable=True)         # 0 Yamato / 2 other carrier
+        capture_note = sa.Column(sa.Text, nullable=True)           # why 売上確定 did not happen
+        sms_phone = sa.Column(sa.String(16), nullable=True)
+        sms_sent_at = sa.Column(sa.DateTime, nullable=True)
+        sms_attempts = sa.Column(sa.Integer, nullable=False, default=0)
+        checkout_token = sa.Column(sa.String(64), nullable=True, unique=True)  # binds the SMS page
+        yamato_status = sa.Column(sa.Integer, nullable=True)       # last KAAST0010 result
+        yamato_warning = sa.Column(sa.Integer, nullable=True)
+        synced_at = sa.Column(sa.DateTime, nullable=True)
+        drift = sa.Column(sa.Text, nullable=True)                  # M25: Yamato disagrees with us
+        conversion_shown_at = sa.Column(sa.DateTime, nullable=True)  # M13: tag rendered once
+        replaces_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payments.id"), nullable=True)
+        # Name of the journaled Operation not settled yet (None = none). Kept on the row the
+        # service locks, so the "busy" check sees the latest value on every database (a plain
+        # SELECT of kuroneko_operations may read an old snapshot under REPEATABLE READ).
+        open_operation = sa.Column(sa.String(24), nullable=True)
+        authorized_at = sa.Column(sa.DateTime, nullable=True)
+        captured_at = sa.Column(sa.DateTime, nullable=True)
+        cancelled_at = sa.Column(sa.DateTime, nullable=True)
+        created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+        updated_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+        @property
+        def status_enum(self) -> PaymentStatus:
+            return PaymentStatus(self.status)
+
+        @property
+        def status_label(self) -> str:
+            return self.status_enum.label
+
+        @property
+        def kind_enum(self) -> PaymentKind:
+            return PaymentKind(self.kind)
+
+        def __repr__(self) -> str:
+            return f"<kuroneko Payment {self.order_no} {self.status} {self.amount}>"
+
+    class PaymentHistory(Model):
+        """What we did (M21 history): 決済ID, 処理区分, 処理日時, amount, outcome."""
+        __tablename__ = "kuroneko_payment_history"
+        id = sa.Column(sa.Integer, primary_key=True)
+        payment_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payments.id"), nullable=False,
+                               index=True)
+        order_no = sa.Column(sa.String(20), nullable=False)
+        operation = sa.Column(sa.String(40), nullable=False)       # 処理区分 label, e.g. 取消
+        occurred_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+        amount = sa.Column(sa.Integer, nullable=True)
+        result = sa.Column(sa.String(40), nullable=False)          # OK / NG / error code / 不明
+        detail = sa.Column(sa.Text, nullable=True)
+        actor = sa.Column(sa.String(64), nullable=True)            # admin user, "customer", "sweep"
+
+    class ErrorLog(Model):
+        """M22 決済エラーログ. Never holds the password; personal data only as needed."""
+        __tablename__ = "kuroneko_error_log"
+        id = sa.Column(sa.Integer, primary_key=True)
+        created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, index=True)
+        order_no = sa.Column(sa.String(20), nullable=True, index=True)   # リンクキー
+        kind = sa.Column(sa.String(16), nullable=True)                   # 決済種別
+        operation = sa.Column(sa.String(16), nullable=True)              # KAARA0010 …
+        code = sa.Column(sa.String(16), nullable=True)
+        message = sa.Column(sa.Text, nullable=False)                     # ステータス
+        detail = sa.Column(sa.JSON, nullable=True)                       # 詳細 (redacted)
+
+    class PrepaymentLog(Model):
+        """M23 決済直前ログ: written and committed in its own session BEFORE KAARA0010."""
+        __tablename__ = "kuroneko_prepayment_log"
+        id = sa.Column(sa.Integer, primary_key=True)
+        created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, index=True)
+        order_no = sa.Column(sa.String(20), nullable=False, index=True)  # リンクキー
+        host_order_id = sa.Column(sa.String(64), nullable=True)
+        kind = sa.Column(sa.String(16), nullable=False)
+        amount = sa.Column(sa.Integer, nullable=False)
+        snapshot = sa.Column(sa.JSON, nullable=False)                    # OrderData as JSON
+        restored_order_id = sa.Column(sa.String(64), nullable=True)
+        restored_at = sa.Column(sa.DateTime, nullable=True)
+
+    class Operation(Model):
+        """Journal of Yamato calls whose outcome must be resolved (timeout) or that are queued
+        for a safe retry. Claimed by one worker at a time (claimed_by/claimed_until)."""
+        __tablename__ = "kuroneko_operations"
+        id = sa.Column(sa.Integer, primary_key=True)
+        payment_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payments.id"), nullable=False,
+                               index=True)
+        operation = sa.Column(sa.String(24), nullable=False)       # service operation name
+        params = sa.Column(sa.JSON, nullable=False, default=dict)
+        state = sa.Column(sa.String(12), nullable=False, default="unknown", index=True)
+        # unknown: sent, answer lost; queued: not sent yet, retry is safe; done; failed
+        attempts = sa.Column(sa.Integer, nullable=False, default=0)
+        next_attempt_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+        claimed_by = sa.Column(sa.String(64), nullable=True)
+        claimed_until = sa.Column(sa.DateTime, nullable=True)
+        last_error = sa.Column(sa.Text, nullable=True)
+        created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+        resolved_at = sa.Column(sa.DateTime, nullable=True)
+
+    models = SimpleNamespace(Settings=Settings, PaymentMethod=PaymentMethod, Payment=Payment,
+                             PaymentHistory=PaymentHistory, ErrorLog=ErrorLog,
+                             PrepaymentLog=PrepaymentLog, Operation=Operation)
+    db._kuroneko_models = models
+    return models
