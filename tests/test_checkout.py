@@ -5,6 +5,7 @@ the page to the customer's session, the SMS push receiver and the SSL guard (M14
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -70,6 +71,9 @@ def test_code_format_checked_before_asking_yamato(driver, shop, simulator):
     sms_url = start_sms(driver)
     response = driver.enter_sms_code(sms_url, "12a")
     assert "認証番号は4桁の数字で入力してください。" in text(response)
+    field = re.search(r'<input[^>]*id="code"[^>]*>', text(response)).group(0)
+    assert 'aria-describedby="code-error"' in field and 'aria-invalid="true"' in field
+    assert 'id="code-error"' in text(response)         # the error is read with its field
     payment = latest(shop)
     assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["sms"]["wrong_attempts"] == 0
     # Full-width digits typed on a Japanese keyboard are accepted.

@@ -10,6 +10,7 @@ import pytest
 from flask_kuroneko import ConfigurationError, OperationPending, payments, rules
 from flask_kuroneko.testing import SandboxKit
 from hosts import simple_shop, uuid_store
+from schema_support import create_tables, drop_tables
 from service_support import SLIP1, YAMATO, place
 
 MOBILE = {"sms_phone": "090-1234-5678"}
@@ -95,7 +96,7 @@ def test_outside_the_sandbox_the_kit_says_so(app, app_config, kuroneko_sandbox):
 def test_a_uuid_shop_with_its_own_merchant(database_url, simulator):
     app = uuid_store.create_app(database_url)
     with app.app_context():
-        uuid_store.db.create_all()
+        create_tables(uuid_store.db)
         app.extensions["kuroneko"].use_simulator(simulator)
         rules.ensure_default_methods()
     kit = SandboxKit(app)                    # outside any app context: it pushes its own
@@ -116,6 +117,4 @@ def test_a_uuid_shop_with_its_own_merchant(database_url, simulator):
         assert kit.transaction(purchase_id)["merchant"] == "55555555555"
     finally:
         with app.app_context():
-            uuid_store.db.session.remove()
-            uuid_store.db.drop_all()
-            uuid_store.db.engine.dispose()
+            drop_tables(uuid_store.db)
