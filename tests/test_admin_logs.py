@@ -109,6 +109,10 @@ def test_list_search_and_detail(app, client, db, kuroneko, shop):
     _, second = place(kuroneko, shop["invoice"], delivery_method_id=shop["yamato_delivery"])
     html = page(client, "/prepayment")
     assert first.payment.order_no in html and second.payment.order_no in html and "2件" in html
+    # the manual's columns first: 登録日, リンクキー, 氏名, 決済種別
+    assert html.index("<th>登録日</th>") < html.index("<th>リンクキー</th>") \
+        < html.index("<th>氏名</th>") < html.index("<th>決済種別</th>")
+    assert "<td>山田　太郎</td>" in html
     found = page(client, f"/prepayment?key={first.payment.order_no}")
     assert first.payment.order_no in found and second.payment.order_no not in found
     assert "1件" in found
