@@ -110,7 +110,7 @@ def define_models(db: Any = None) -> SimpleNamespace:
         __tablename__ = "kuroneko_settings"
         id = sa.Column(sa.Integer, primary_key=True)
         merchant_code = sa.Column(sa.String(11), nullable=False, default="")
-        password = sa.Column(sa.String(64), nullable=False, default="")
+        password = sa.Column(sa.String(255), nullable=False, default="")   # encrypted (secretbox)
         environment = sa.Column(sa.String(16), nullable=False, default="sandbox")  # as FRESH_DEFAULTS
         yamato_delivery_method_ids = sa.Column(sa.JSON, nullable=False, default=list)
         other_carrier_enabled = sa.Column(sa.Boolean, nullable=False, default=False)

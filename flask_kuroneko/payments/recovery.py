@@ -111,7 +111,7 @@ def resolve_capture(tx: Tx, op: Any, queued: bool) -> str:
     if found is None:
         return op.state
     if found in SHIPPED:
-        mark_captured(tx, params["process_div"], params["slip_no"], params.get("carrier"))
+        mark_captured(tx, params["process_div"], params["tracking_no"], params.get("carrier"))
         return journal.DONE
     if found != TS.APPROVED or p.status != S.AUTHORIZED.value:
         if found != MISSING:
@@ -120,10 +120,10 @@ def resolve_capture(tx: Tx, op: Any, queued: bool) -> str:
                      code="unresolved", api=Api.SHIPMENT)
         return journal.FAILED
     req = ShipmentRequest(order_no=p.order_no, process_div=ProcessDiv(params["process_div"]),
-                          slip_no=params["slip_no"])
+                          slip_no=params["tracking_no"])
     result, exc = tx.resend(Api.SHIPMENT, client().register_shipment, req)
     if exc is None:
-        mark_captured(tx, params["process_div"], params["slip_no"], params.get("carrier"))
+        mark_captured(tx, params["process_div"], params["tracking_no"], params.get("carrier"))
         return journal.DONE
     if isinstance(exc, (ApiError, ValidationError)) and not isinstance(exc, ApiConnectionError):
         p.capture_note = exc.message
@@ -187,12 +187,12 @@ def resolve_cancel_shipment(tx: Tx, op: Any, queued: bool) -> str:
 
 def resolve_change_tracking(tx: Tx, op: Any, queued: bool) -> str:
     params = op.params
-    new = params["slip_no"]
+    new = params["tracking_no"]
     if tx.payment.tracking_no == new:
         return journal.DONE
     req = ShipmentRequest(order_no=tx.payment.order_no,
                           process_div=ProcessDiv(params["process_div"]), slip_no=new,
-                          before_slip_no=params.get("before_slip_no"))
+                          before_slip_no=params.get("before_tracking_no"))
     result, exc = tx.resend(Api.SHIPMENT, client().register_shipment, req,
                             passthrough=("kaasl032E", "kaasl009E"))
     if exc is None or getattr(exc, "code", None) in ("kaasl032E", "kaasl009E"):
