@@ -12,6 +12,7 @@ from flask import session
 
 from flask_kuroneko.web import parse_id
 
+from .catalog import DELIVERED_KINDS
 from .extensions import db
 from .models import Product
 
@@ -81,3 +82,8 @@ def count() -> int:
 
 def subtotal() -> int:
     return sum(line.subtotal for line in lines())
+
+
+def needs_delivery(cart_lines: list[CartLine]) -> bool:
+    """True when something in the cart is shipped (a download-only cart has no delivery)."""
+    return any(line.product.kind in DELIVERED_KINDS for line in cart_lines)

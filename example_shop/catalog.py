@@ -42,3 +42,5 @@ BANK_ACCOUNT_TEXT = "ねこ銀行 本店営業部 普通 1234567 カ）クロネ
 
 KIND_LABELS = {"physical": "", "download": "ダウンロード商品", "service": "サービス",
                "subscription": "定期購入"}
+#: Product kinds that travel to the customer: a cart without any has no お届け先, 配送方法 or 送料.
+DELIVERED_KINDS = ("physical", "subscription")

@@ -53,12 +53,12 @@ def seed() -> bool:
     db.session.add(settings)
     existing = {m.kind for m in db.session.scalars(db.select(models.PaymentMethod))}
     for position, (kind, name, description) in enumerate((
-            ("invoice", "クロネコ代金後払い（コンビニ・郵便局・銀行・LINE Pay）",
-             "<p>商品到着後、<strong>払込票</strong>でコンビニ・郵便局・銀行でお支払いください"
-             "（請求書発行から14日以内）。</p>"),
-            ("smartphone", "クロネコ代金後払い（スマホタイプ）",
+            ("invoice", "後払い払込票タイプ（クロネコ代金後払いサービス）",
+             "<p>商品とは別に郵送でお届けする<strong>払込票</strong>で、コンビニ・郵便局・銀行で"
+             "お支払いください（請求書発行から14日以内）。</p>"),
+            ("smartphone", "後払いスマホタイプ（クロネコ代金後払いサービス）",
              "<p>ご注文時に<strong>SMSで届く4桁の認証番号</strong>を入力してください。"
-             "請求書はスマートフォンに届きます。</p>")), start=1):
+             "請求書はSMSでスマートフォンに届きます。</p>")), start=1):
         if kind not in existing:
             db.session.add(models.PaymentMethod(kind=kind, name=name, description_html=description,
                                                 active=True, sort_order=position))

@@ -58,7 +58,7 @@ def describe(order: Order) -> OrderData:
         adjustments=adjustments,
         shipping=shipping,
         destination_count=2 if order.destination == "multiple" else 1,
-        delivery_method_id=order.delivery_method,
+        delivery_method_id=order.delivery_method or None,   # none: downloads only
         carrier=order.carrier or None,
         tracking_no=order.tracking_no or None,
         desired_delivery_date=order.desired_date,

@@ -28,18 +28,33 @@ CUSTOMER_FIELDS = ("name", "name_kana", "email", "phone", "postal_code", "prefec
 def build_order(lines: list[cart.CartLine], customer: dict, *, payment_method: str = "",
                 payment_name: str = "", payment_fee: int = 0) -> Order:
     """An unsaved order from the cart lines and the step-1 answers (no session side effects:
-    lines copy product values instead of referencing Product rows)."""
+    lines copy product values instead of referencing Product rows). A cart of downloads only
+    has no delivery method and no 送料 (callers check ``ready_for_payment`` first)."""
     values = {k: customer.get(k) or "" for k in CUSTOMER_FIELDS}
     desired = customer.get("desired_date")
-    delivery = DELIVERY_BY_ID[values["delivery_method"]]
+    delivery = None
+    if cart.needs_delivery(lines):
+        delivery = DELIVERY_BY_ID[values["delivery_method"]]
+    else:       # downloads only: nothing is delivered, no 送料
+        values.update(delivery_method="", destination="self")
+        desired = None
     order = Order(**values, desired_date=date.fromisoformat(desired) if desired else None,
-                  shipping_fee=delivery.fee, payment_method=payment_method,
+                  shipping_fee=delivery.fee if delivery else 0, payment_method=payment_method,
                   payment_name=payment_name, payment_fee=payment_fee,
                   status=STATUS_PROCESSING, checkout_done=False)
     order.items = [OrderItem(product_id=l.product.id, name=l.product.name, kind=l.product.kind,
                              unit_price=l.product.price, quantity=l.quantity) for l in lines]
-    order.total = sum(i.subtotal for i in order.items) + delivery.fee + payment_fee
+    order.total = sum(i.subtotal for i in order.items) + order.shipping_fee + payment_fee
     return order
+
+
+def ready_for_payment(lines: list[cart.CartLine], customer: dict | None) -> bool:
+    """Step 1 is answered for this cart: a cart that needs delivery needs a 配送方法 (a
+    download-only cart answered before a physical item was added does not have one)."""
+    if not lines or not isinstance(customer, dict):
+        return False
+    return (not cart.needs_delivery(lines)
+            or customer.get("delivery_method") in DELIVERY_BY_ID)
 
 
 def payment_label(payment_method: str, offers) -> str:

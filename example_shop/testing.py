@@ -100,5 +100,5 @@ class ShopDriver:
 
 def _errors(response: TestResponse) -> str:
     html = response.get_data(as_text=True)
-    found = re.findall(r'<(?:li|div class="error"|p class="error")>([^<]+)<', html)
+    found = re.findall(r'<(?:li|div class="error"[^>]*|p class="error"[^>]*)>([^<]+)<', html)
     return "; ".join(found) or f"HTTP {response.status_code}"

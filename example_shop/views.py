@@ -118,15 +118,19 @@ def _preview(state: dict, *, with_payment: bool = False) -> Order:
 @ssl_required
 def checkout():
     """Step 1: お客様情報・お届け先・配送方法."""
-    if not cart.lines():
+    lines = cart.lines()
+    if not lines:
         return redirect(url_for(".show_cart"))
     state = _state()
+    delivery = cart.needs_delivery(lines)
     if request.method == "POST":
-        form = CustomerForm(request.form)
+        form = _customer_form(delivery, request.form)
         if form.validate():
-            customer = {name: form[name].data for name in orders.CUSTOMER_FIELDS}
-            customer["desired_date"] = form.desired_date.data.isoformat() \
-                if form.desired_date.data else None
+            customer = {name: form[name].data if name in form else ""
+                        for name in orders.CUSTOMER_FIELDS}
+            desired = form.desired_date.data if delivery else None
+            customer["destination"] = customer["destination"] or "self"
+            customer["desired_date"] = desired.isoformat() if desired else None
             _save_state({"customer": customer})
             return redirect(url_for(".payment"))
         if form.csrf_failed():
@@ -134,8 +138,22 @@ def checkout():
     else:
         saved = dict(state.get("customer", {}))
         saved.pop("desired_date", None)
-        form = CustomerForm(data=saved or None)
-    return render_template("shop/checkout.html", form=form, step=1)
+        form = _customer_form(delivery, data=saved or None)
+    return render_template("shop/checkout.html", form=form, step=1, needs_delivery=delivery)
+
+
+#: Step-1 fields of a delivery; a download-only cart does not ask them.
+DELIVERY_FIELDS = ("destination", "ship_name", "ship_postal_code", "ship_prefecture",
+                   "ship_address1", "ship_address2", "ship_phone", "delivery_method",
+                   "desired_date")
+
+
+def _customer_form(delivery: bool, formdata=None, **kwargs) -> CustomerForm:
+    form = CustomerForm(formdata, **kwargs)
+    if not delivery:
+        for name in DELIVERY_FIELDS:
+            del form[name]
+    return form
 
 
 @bp.route("/checkout/payment", methods=["GET", "POST"])
@@ -144,7 +162,7 @@ def payment():
     """Step 2: お支払方法. 後払い methods are listed with name, description, fee and, when they
     cannot be used for this order, the reason (M10); 銀行振込 sits beside them."""
     state = _state()
-    if not cart.lines() or "customer" not in state:
+    if not orders.ready_for_payment(cart.lines(), state.get("customer")):
         return redirect(url_for(".checkout"))
     preview = _preview(state)
     offers = kuroneko.available_methods(describe(preview))
@@ -202,7 +220,7 @@ def _check_kuroneko_choice(state: dict, offer, method_form) -> list[str]:
 def confirm():
     """Step 3: 確認 with 「上記内容で注文する」 and the one-time checkout token."""
     state = _state()
-    if not cart.lines() or "customer" not in state:
+    if not orders.ready_for_payment(cart.lines(), state.get("customer")):
         return redirect(url_for(".checkout"))
     if "payment" not in state:
         return redirect(url_for(".payment"))
@@ -239,6 +257,8 @@ def place():
     lines = cart.lines()
     if not lines or "payment" not in state:
         return redirect(url_for(".show_cart"))
+    if not orders.ready_for_payment(lines, state.get("customer")):
+        return redirect(url_for(".checkout"))
     if state.get("confirmed_cart") != _cart_fingerprint():
         flash("カートの内容が変更されました。ご注文内容をもう一度ご確認ください。", "error")
         return redirect(url_for(".confirm"))

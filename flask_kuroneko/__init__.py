@@ -1,8 +1,11 @@
 """flask-kuroneko: Yamato クロネコ代金後払いサービス for Flask."""
 from __future__ import annotations
 
+#: The one version string (setup.cfg reads it; CHANGELOG.md names it).
+__version__ = "0.2.0"
+
 from . import signals
-from .checkout_api import MethodOffer, SmartphoneForm
+from .checkout_api import MethodOffer, OrderCheck, SmartphoneForm
 from .errors import (ApiConnectionError, ApiError, AuthenticationError, CaptureRefused,
                      ConfigurationError, InvalidTransition, KuronekoError, MalformedResponseError,
                      OperationPending, PaymentNotFound, RuleViolation, SettingsError,
@@ -21,8 +24,9 @@ __all__ = [
     "PREFECTURES", "Address", "Adjustment", "ApiConnectionError", "ApiError",
     "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
-    "MethodOffer", "OperationPending", "OrderData", "OrderLine", "OutcomeKind", "PaymentKind",
-    "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SchemaOutOfDate",
-    "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "UnrecognisedSchema",
-    "ValidationError", "current_kuroneko", "current_state", "include_object", "signals",
+    "MethodOffer", "OperationPending", "OrderCheck", "OrderData", "OrderLine", "OutcomeKind",
+    "PaymentKind", "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation",
+    "SchemaOutOfDate", "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind",
+    "UnrecognisedSchema", "ValidationError", "current_kuroneko", "current_state",
+    "include_object", "signals",
 ]

@@ -99,9 +99,26 @@ def _with_fee(order: OrderData, fee: int) -> OrderData:
                                total=order.total + fee)
 
 
+class OrderCheck(list):
+    """What ``validate_order`` answers: the problems (Japanese sentences; empty = the order can
+    be placed) as a plain list, and ``item_names``, the 購入商品名称 exactly as Yamato will
+    receive them (full-width, symbols Yamato refuses removed, at most 30 characters, at most
+    10 lines with the surplus folded into 「その他商品」; empty when the data cannot be sent)."""
+
+    def __init__(self, problems: list[str] = (), item_names: list[str] = ()):
+        super().__init__(problems)
+        self.item_names: list[str] = list(item_names)
+
+
 def _data_problem(state: Any, order: OrderData, *, sms_phone: str | None,
                   smartphone: bool) -> str | None:
     """Dry run of the client's normalisation of KAARA0010 (no HTTP); Japanese detail or None."""
+    return _dry_run(state, order, sms_phone=sms_phone, smartphone=smartphone)[0]
+
+
+def _dry_run(state: Any, order: OrderData, *, sms_phone: str | None,
+             smartphone: bool) -> tuple[str | None, list[str]]:
+    """(problem, item names as sent) of the client's normalisation of KAARA0010 (no HTTP)."""
     current = state.settings()
     order_date = rules.jst_date(order.placed_at)
     today = rules.today_jst()
@@ -114,10 +131,11 @@ def _data_problem(state: Any, order: OrderData, *, sms_phone: str | None,
     try:
         req = authorization_request(order, order_no=_DRY_RUN_ORDER_NO, order_date=order_date,
                                     ship_date=ship_date, sms_phone=phone)
-        wire.authorization_fields(req, today=today)
+        fields = wire.authorization_fields(req, today=today)
     except ValidationError as exc:
-        return exc.message
-    return None
+        return exc.message, []
+    names = [fields[f"itemName{n}"] for n in range(1, 11) if f"itemName{n}" in fields]
+    return None, names
 
 
 def _method_allowed(method: Any, current: Any) -> bool:
@@ -167,19 +185,21 @@ def fee_for(state: Any, method_id: Any, amount: int) -> int:
     return state.settings().fee_for(int(amount))
 
 
-def validate_order(state: Any, order: OrderData, method_id: Any, form_data: Any = None) -> list[str]:
-    """Problems (Japanese) that would stop the payment; [] when the order can be placed."""
+def validate_order(state: Any, order: OrderData, method_id: Any,
+                   form_data: Any = None) -> OrderCheck:
+    """Problems (Japanese) that would stop the payment ([] when the order can be placed), with
+    the item names as Yamato will receive them (``OrderCheck.item_names``)."""
     current = state.settings()
     try:
         method = _method(method_id)
     except rules.RuleViolation as exc:
-        return [exc.message]
+        return OrderCheck([exc.message])
     if not _method_allowed(method, current) or _not_configured(current):
-        return [MSG_METHOD_UNAVAILABLE]
+        return OrderCheck([MSG_METHOD_UNAVAILABLE])
     fee = current.fee_for(order.total)
     reason = rules.unavailable_reason(order, fee=fee, credit_limit=current.credit_limit)
     if reason:
-        return [reason]
+        return OrderCheck([reason])
     errors: list[str] = []
     smartphone = method.kind == PaymentKind.SMARTPHONE.value
     phone = None
@@ -189,10 +209,11 @@ def validate_order(state: Any, order: OrderData, method_id: Any, form_data: Any 
             errors.extend(msg for msgs in form.errors.values() for msg in msgs)
         else:
             phone = form.sms_phone.data
-    problem = _data_problem(state, _with_fee(order, fee), sms_phone=phone, smartphone=smartphone)
+    problem, names = _dry_run(state, _with_fee(order, fee), sms_phone=phone,
+                              smartphone=smartphone)
     if problem:
         errors.append(problem)
-    return errors
+    return OrderCheck(errors, names)
 
 
 def _without_fee(current: Any, order: OrderData) -> tuple[OrderData, int]:

@@ -11,7 +11,9 @@ admin form (see ``settings.py``).
 from __future__ import annotations
 
 import logging
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
 
@@ -96,6 +98,8 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_INTERVAL": 3600,            # seconds: a held payment is compared with Yamato this often
     "SYNC_BATCH": 200,                # payments read per batch of the status sync
     "SHIP_WINDOW_WARNING_DAYS": 14,   # flag a 与信 this many days before Yamato's 90-day window ends
+    # --- the host's clock -------------------------------------------------------------------
+    "TIMEZONE": None,                 # zone of a naive OrderData.placed_at; None: Japan + warning
     # --- bulk jobs (flask_kuroneko/jobs) ----------------------------------------------------
     "JOBS_RUNNER": None,              # "worker" | "celery"; None = celery after init_celery
     "JOBS_POLL_INTERVAL": 2,          # seconds the worker waits between looks for queued jobs
@@ -170,6 +174,7 @@ def validate(app: Flask) -> None:
             f"KURONEKO_NOTIFY_SECRET must be a random string of at least {NOTIFY_SECRET_MIN} "
             "characters without '/', e.g. secrets.token_urlsafe(24) (or None to close the "
             "SMS push receiver).")
+    shop_timezone(app)      # a misspelt zone fails here, not at the first order
     if app.config[PREFIX + "JOBS_RUNNER"] not in (None, "worker", "celery"):
         raise ConfigurationError(
             "KURONEKO_JOBS_RUNNER must be \"worker\" (flask kuroneko worker runs bulk jobs), "
@@ -194,3 +199,18 @@ def get(name: str, app: Flask | None = None) -> Any:
             "for the accepted keys.")
     app = app if app is not None else current_app
     return app.config.get(PREFIX + key, DEFAULTS[key])
+
+
+def shop_timezone(app: Flask | None = None) -> tzinfo | None:
+    """KURONEKO_TIMEZONE as a tzinfo: the zone in which the host's naive datetimes are written
+    (an IANA name such as "UTC" or "Asia/Tokyo", or a tzinfo); None when not set."""
+    value = get("TIMEZONE", app)
+    if value is None or isinstance(value, tzinfo):
+        return value
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"KURONEKO_TIMEZONE={value!r} is not a time zone: use an IANA name such as "
+            "\"Asia/Tokyo\" or \"UTC\" (the zone your naive order datetimes are written in), "
+            "or a tzinfo object.") from None

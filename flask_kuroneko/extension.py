@@ -140,7 +140,8 @@ class Kuroneko:
 
         Contract: create a new host order from a 決済直前ログ snapshot (M23: Yamato has the
         transaction, the shop lost the order); ``snapshot`` is the JSON form of the OrderData
-        (plus its ``snapshot`` extras), ``placed_at`` the order date to use. Add it to
+        (plus its ``snapshot`` extras), ``placed_at`` the order date to use (timezone-aware,
+        Japan time: convert it to what your column stores). Add it to
         ``db.session`` and flush (it needs an id); do not commit.
         """
         return self._register("order_restorer", fn)
@@ -208,8 +209,9 @@ class Kuroneko:
         return checkout_api.fee_for(current_state(), method_id, amount)
 
     def validate_order(self, order_data: OrderData, method_id: int,
-                       form_data: Any = None) -> list[str]:
-        """Japanese problems that would make Yamato refuse the order ([] = fine). No HTTP call."""
+                       form_data: Any = None) -> checkout_api.OrderCheck:
+        """Japanese problems that would make Yamato refuse the order ([] = fine), with the item
+        names as Yamato will receive them (``.item_names``). No HTTP call."""
         return checkout_api.validate_order(current_state(), order_data, method_id, form_data)
 
     def start_payment(self, order: Any, method_id: int, form_data: Any = None):

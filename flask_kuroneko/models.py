@@ -110,7 +110,7 @@ def define_models(db: Any = None) -> SimpleNamespace:
         __tablename__ = "kuroneko_settings"
         id = sa.Column(sa.Integer, primary_key=True)
         merchant_code = sa.Column(sa.String(11), nullable=False, default="")
-        password = sa.Column(sa.String(64), nullable=False, default="")
+        password = sa.Column(sa.String(255), nullable=False, default="")   # encrypted (secretbox)
         environment = sa.Column(sa.String(16), nullable=False, default="sandbox")  # as FRESH_DEFAULTS
         yamato_delivery_method_ids = sa.Column(sa.JSON, nullable=False, default=list)
         other_carrier_enabled = sa.Column(sa.Boolean, nullable=False, default=False)
@@ -126,7 +126,7 @@ def define_models(db: Any = None) -> SimpleNamespace:
         conversion_tag = sa.Column(sa.Text, nullable=False, default="")
         conversion_on_review = sa.Column(sa.Boolean, nullable=False, default=False)
         # B2クラウド (M17): ご依頼主, ご請求先 and the file layout (see docs/b2.md). Server
-        # defaults: the columns were added to existing settings rows (revision 0003).
+        # defaults: the columns were added to existing settings rows (revision 0006).
         b2_shipper_name = sa.Column(sa.String(64), nullable=False, default="", server_default="")
         b2_shipper_name_kana = sa.Column(sa.String(64), nullable=False, default="",
                                          server_default="")

@@ -14,8 +14,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable, Sequence
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 
+from . import config
 from .errors import RuleViolation
 from .state import current_state
 from .yamato.timezone import JST
@@ -38,11 +40,29 @@ def today_jst() -> date:
     return datetime.now(JST).date()
 
 
+_naive_warned: set[str] = set()
+
+
 def jst_date(moment: datetime) -> date:
-    """The JST calendar date of ``moment``; a naive datetime is taken as JST (the shop's time)."""
-    if moment.tzinfo is not None:
-        return moment.astimezone(JST).date()
-    return moment.date()
+    """The Japan calendar date of ``moment`` (受注日 sent to Yamato).
+
+    An aware datetime is converted. A naive one is read in KURONEKO_TIMEZONE; without that
+    setting it is taken as Japan time and a warning is logged (once per app and process):
+    a shop storing naive UTC would otherwise send the previous day between 0:00 and 9:00 JST.
+    """
+    if moment.tzinfo is None:
+        zone = config.shop_timezone() if has_app_context() else None
+        if zone is None:
+            app_name = current_app.name if has_app_context() else ""
+            if app_name not in _naive_warned:
+                _naive_warned.add(app_name)
+                logger.warning(
+                    "kuroneko: OrderData.placed_at is a naive datetime; it is read as Japan "
+                    "time. Give an aware datetime or set KURONEKO_TIMEZONE to the zone your "
+                    "shop stores (e.g. \"UTC\"); see docs/integration.md, 'Dates and times'.")
+            return moment.date()
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(JST).date()
 
 
 def planned_ship_date(order_date: date, *, ship_within_days: int,
@@ -104,13 +124,14 @@ def unavailable_reason(order: OrderData, *, fee: int, credit_limit: int,
 
 # --------------------------------------------------------------------------- M8/M9 methods
 
+#: The manual's names of the two settlement types (決済種別), also the default 支払方法名.
 DEFAULT_METHOD_NAMES = {
-    PaymentKind.INVOICE: "クロネコ代金後払い（コンビニ・郵便局・銀行）",
-    PaymentKind.SMARTPHONE: "クロネコ代金後払い（スマホタイプ）",
+    PaymentKind.INVOICE: "後払い払込票タイプ（クロネコ代金後払いサービス）",
+    PaymentKind.SMARTPHONE: "後払いスマホタイプ（クロネコ代金後払いサービス）",
 }
 DEFAULT_METHOD_DESCRIPTIONS = {
-    PaymentKind.INVOICE: ("商品到着後に届く払込票で、コンビニ・郵便局・銀行でお支払いください。"),
-    PaymentKind.SMARTPHONE: ("ご注文時にSMSで届く認証番号を入力してください。請求書はスマートフォンに届き、"
+    PaymentKind.INVOICE: ("商品とは別に郵送で届く払込票で、コンビニ・郵便局・銀行でお支払いください。"),
+    PaymentKind.SMARTPHONE: ("ご注文時にSMSで届く認証番号を入力してください。請求書はSMSでスマートフォンに届き、"
                              "スマホ決済やコンビニでお支払いいただけます。"),
 }
 MSG_SMARTPHONE_OFF = ("スマホタイプの支払方法を「使用」にするには、クロネコ代金後払いの設定で"

@@ -131,7 +131,7 @@ class EffectiveSettings:
 def _bool(name: str) -> Callable[[Any], bool]:
     def check(value: Any) -> bool:
         if not isinstance(value, bool):
-            raise SettingsError(name, "「使用する」か「使用しない」を選んでください。")
+            raise SettingsError(name, "「利用する」か「利用しない」を選んでください。")
         return value
     return check
 

@@ -26,7 +26,13 @@ WORKER=$!
 trap 'kill "$WORKER" ${SERVER:+"$SERVER"} 2>/dev/null || true' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-echo "クロネコ雑貨店 (example shop, sandbox): http://127.0.0.1:$PORT/  admin: /admin/ (password: admin)"
+# The demo admin's password: the one set in the environment (never printed), else the default.
+if [ -n "${SHOP_SHOP_ADMIN_PASSWORD:-}" ]; then
+  ADMIN_HINT="password: the one in SHOP_SHOP_ADMIN_PASSWORD"
+else
+  ADMIN_HINT="password: admin"
+fi
+echo "クロネコ雑貨店 (example shop, sandbox): http://127.0.0.1:$PORT/  admin: /admin/ ($ADMIN_HINT)"
 $FLASK run --host 127.0.0.1 --port 5000 "$@" &
 SERVER=$!
 wait "$SERVER"

@@ -8,6 +8,9 @@ import os
 
 import pytest
 
+# The test kit host shops use (docs/integration.md, 'Testing your shop'): our hosts use it too.
+pytest_plugins = ["flask_kuroneko.testing.plugin"]
+
 # --------------------------------------------------------------------------- wire: sandbox
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from flask_kuroneko import rules
+from flask_kuroneko import rules, secretbox
 from hosts import simple_shop
 from schema_support import create_tables, drop_kuroneko_tables
 
@@ -198,13 +199,35 @@ def build_0_1_0_install(url: str, simulator: Any, tmp_path: Path, **kwargs: Any)
             "real_amount": real_amount}
 
 
+#: The key simple_shop's app encrypts the merchant password with (its SECRET_KEY).
+TEST_SECRET_KEY = "test"
+
+
 def snapshot(engine: sa.engine.Engine, metadata: sa.MetaData,
              tables: tuple[str, ...] = KUR_TABLES) -> dict[str, list[dict]]:
-    """Every row of ``tables`` as read through ``metadata``'s column types, by id."""
+    """Every row of ``tables`` as read through ``metadata``'s column types, by id; the
+    settings' password as its plain text (revision 0003 encrypts it with a fresh nonce)."""
+    box = secretbox.SecretBox.from_secrets([TEST_SECRET_KEY])
     with engine.connect() as conn:
-        return {name: [dict(row._mapping) for row in conn.execute(
+        found = {name: [dict(row._mapping) for row in conn.execute(
             sa.select(metadata.tables[name]).order_by(metadata.tables[name].c.id))]
             for name in tables}
+    for row in found.get("kuroneko_settings", []):
+        row["password"] = box.decrypt(row["password"])
+    return found
+
+
+@contextmanager
+def inside_the_app(url: str) -> Iterator[None]:
+    """An app context of the host (its SECRET_KEY): revisions that need the app's key
+    (0003 encrypts the password) run there, as `flask kuroneko db upgrade` runs them."""
+    app = simple_shop.create_app(url)
+    with app.app_context():
+        try:
+            yield
+        finally:
+            simple_shop.db.session.remove()
+            simple_shop.db.engine.dispose()
 
 
 def same_rows(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> None:

@@ -3,6 +3,7 @@ and DB: notice on every page, CSV without the password, deletion, 「受注デ�
 from __future__ import annotations
 
 import csv
+import re
 import io
 from datetime import datetime, timedelta
 
@@ -47,9 +48,12 @@ def test_error_log_list_notice_csv_and_delete(app, client, db, kuroneko, shop, s
     for path in ("/settings", "/methods", "/payments", "/errors", "/prepayment"):
         html = page(client, path)
         assert 'id="kuroneko-error-notice"' in html, path
-        assert "決済エラーが発生しています（最新：" in html
+        # the manual's notice: 「決済エラーが発生しました。決済エラーログを確認してください。発生日時:[…]」
+        assert re.search(r"決済エラーが発生しました。<a [^>]+>決済エラーログ</a>を確認してください。"
+                         r"発生日時:\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]", html), path
     html = page(client, "/errors")
-    assert payment.order_no in html and "err0001" in html and "取消" in html
+    assert payment.order_no in html and "エラーコード：err0001" in html and "取消" in html
+    assert "err0001：" not in html                    # ステータス is the message alone (M22)
     assert "後払い払込票タイプ" in html
     response = post(client, "/errors", "/errors.csv", follow=False)
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -105,12 +109,17 @@ def test_list_search_and_detail(app, client, db, kuroneko, shop):
     _, second = place(kuroneko, shop["invoice"], delivery_method_id=shop["yamato_delivery"])
     html = page(client, "/prepayment")
     assert first.payment.order_no in html and second.payment.order_no in html and "2件" in html
+    # the manual's columns first: 登録日, リンクキー, 氏名, 決済種別
+    assert html.index("<th>登録日</th>") < html.index("<th>リンクキー</th>") \
+        < html.index("<th>氏名</th>") < html.index("<th>決済種別</th>")
+    assert "<td>山田　太郎</td>" in html
     found = page(client, f"/prepayment?key={first.payment.order_no}")
     assert first.payment.order_no in found and second.payment.order_no not in found
     assert "1件" in found
     log = logs(kuroneko, db)[0]
     detail = page(client, f"/prepayment/{log.id}")
-    for value in ("山田　太郎", "100-0001", "東京都", "千代田区千代田1-1", "テスト商品", "3,000円"):
+    for value in ("山田　太郎 様", "ヤマダ タロウ 様", "<td>100-0001</td>", "<td>東京都</td>",
+                  "<td>千代田区千代田</td>", "<td>1-1</td>", "テスト商品", "3,000円"):
         assert value in detail
     assert "このログの受注" in detail and 'id="restore-form"' not in detail   # order exists
     assert page(client, "/prepayment/99999", status=404)
@@ -218,3 +227,25 @@ def test_two_admins_restore_at_the_same_moment(app, db, kuroneko, shop):
     assert sum("受注データを登録できません" in r for r in results) == 1
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(simple_shop.ShopOrder)) == 1
+
+
+def test_error_statuses_carry_no_internal_codes(app, client, db, kuroneko):
+    """ステータス is the message as the manual shows it; our own codes appear in words in
+    詳細, never as capture_rule：/drift：/connection： prefixes."""
+    E = kuroneko.models.ErrorLog
+    for code, message in (("capture_rule", "送り状番号がありません。"),
+                          ("drift", "ヤマトの取引状況は「取消済み」です。"),
+                          ("connection", "ヤマトに接続できませんでした。"),
+                          ("kaara010E", "決済金額総計:指定桁数(6桁)以内であること"),
+                          ("telNum", "電話番号は数字とハイフンで入力してください。")):
+        db.session.add(E(order_no="1234567890", kind="invoice", operation="KAASL0010",
+                         code=code, message=message))
+    db.session.commit()
+    html = page(client, "/errors").split('id="error-log"')[1]
+    for code in ("capture_rule", "drift", "connection", "telNum：", "kaara010E："):
+        assert code not in html, code
+    assert "<td>決済金額総計:指定桁数(6桁)以内であること</td>" in html
+    for words in ("売上確定の条件を満たしていません", "ヤマトとの状態不一致",
+                  "接続エラー（ヤマトに届いていません）", "エラーコード：kaara010E",
+                  "入力エラー（telNum）"):
+        assert words in html, words

@@ -66,7 +66,7 @@ def test_dialog_shows_status_amount_history_and_legal_buttons(app, client, db, k
     assert 'id="payment-status">与信' in html
     assert 'id="host-amount">3,000円' in html
     assert buttons(html) == ["cancel", "change_amount", "sync_status"]
-    assert "決済依頼" in html and "処理履歴" in html         # history row of the authorization
+    assert "<td>与信</td>" in html and "処理履歴" in html         # history row of the authorization
     assert 'href="/admin/kuroneko/payments?status=authorized" id="close-dialog">閉じる' in html
     # 「閉じる」 never points off-site
     evil = page(client, f"/payments/{payment.id}?back=//evil.example/x")

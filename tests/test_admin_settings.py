@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from flask import Flask
@@ -159,8 +160,14 @@ def test_settings_page_lists_delivery_methods_and_saves(app, client, db, app_con
     html = text(response)
     assert SECRET not in html
     assert 'value="10000"' in html and 'value="400"' in html
-    # sandbox is offered only while the shop is in the sandbox
-    assert "サンドボックス" not in html.split('id="kuroneko-settings"')[1].split("</form>")[0]
+    # the manual's two environments first, then our sandbox, which stays selectable: a shop
+    # that tried テスト環境 can go back to the simulator
+    form_html = html.split('id="kuroneko-settings"')[1].split("</form>")[0]
+    assert form_html.index("テスト環境") < form_html.index("本番環境") < form_html.index("サンドボックス")
+    response = post(client, "/settings", "/settings", settings_form(environment="sandbox"))
+    assert "設定を保存しました" in text(response)
+    assert effective_settings().environment == "sandbox"
+    assert 'value="sandbox" checked' in text(response)
 
 
 def test_empty_password_keeps_the_stored_one_and_is_never_rendered(app, client, db):
@@ -189,7 +196,7 @@ def test_validation_messages_in_japanese_for_every_bad_field(app, client, db):
     assert "上限金額は前の行" in html
     assert stored_values()["merchant_code"] == ""     # nothing saved
     assert 'value="12ab"' in html                     # the admin's input is kept to fix it
-    assert "パスワード</th>" in html and 'value="パスワード"' not in html
+    assert "パスワード</label></th>" in html and 'value="パスワード"' not in html
 
 
 @pytest.mark.parametrize("app_config", [{"KURONEKO_PASSWORD": "Lock9pw", "KURONEKO_SHIP_WITHIN_DAYS": 5}])
@@ -255,3 +262,18 @@ def test_settings_page_without_delivery_hook(app, client, db, monkeypatch):
     post(client, "/settings", "/settings", settings_form(ship_within_days="8"))
     assert stored_values()["ship_within_days"] == 8
     assert stored_values()["yamato_delivery_method_ids"] == ["1"]     # left alone
+
+
+def test_every_error_is_tied_to_its_field(app, client, db):
+    """A screen reader reads each problem with its input (aria-describedby), which is marked
+    invalid; valid inputs are not."""
+    response = post(client, "/settings", "/settings",
+                    settings_form(merchant_code="12ab", ship_within_days="x"))
+    html = text(response)
+    for name in ("merchant_code", "ship_within_days"):
+        assert f'id="error-{name}"' in html
+        field = re.search(rf'<input type="text" name="{name}"[^>]*>', html).group(0)
+        assert f'aria-describedby="error-{name}"' in field and 'aria-invalid="true"' in field
+    credit = re.search(r'<input type="text" name="credit_limit"[^>]*>', html).group(0)
+    assert "aria-invalid" not in credit
+    assert '<label for="merchant_code">加盟店コード</label>' in html

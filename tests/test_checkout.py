@@ -5,6 +5,7 @@ the page to the customer's session, the SMS push receiver and the SSL guard (M14
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -56,6 +57,8 @@ def test_smartphone_wrong_then_right_code(driver, shop, simulator):
     page = text(driver.get(response.location))
     assert "ご注文ありがとうございました" in page
     assert f"conversion.gif?order={order.id}" in page      # M13 after 与信
+    note = page.split('id="invoice-note"')[1].split("</p>")[0]
+    assert "スマートフォン" in note and "郵送" not in note  # スマホタイプ: no paper invoice
     [payment] = payments(shop)
     assert payment.status == "authorized"
     assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["status"] == 1
@@ -68,6 +71,9 @@ def test_code_format_checked_before_asking_yamato(driver, shop, simulator):
     sms_url = start_sms(driver)
     response = driver.enter_sms_code(sms_url, "12a")
     assert "認証番号は4桁の数字で入力してください。" in text(response)
+    field = re.search(r'<input[^>]*id="code"[^>]*>', text(response)).group(0)
+    assert 'aria-describedby="code-error"' in field and 'aria-invalid="true"' in field
+    assert 'id="code-error"' in text(response)         # the error is read with its field
     payment = latest(shop)
     assert simulator.transaction(SANDBOX_MERCHANT, payment.order_no)["sms"]["wrong_attempts"] == 0
     # Full-width digits typed on a Japanese keyboard are accepted.
@@ -137,6 +143,33 @@ def test_thirty_minutes_without_success_cancels_on_the_page(driver, shop):
     [payment] = payments(shop)
     assert payment.status == "declined" and orders(shop)[0].status == "キャンセル"
     assert [m.kind for m in mails(shop)] == ["confirmation", "cancellation"]
+
+
+def test_the_page_names_the_thirty_minutes_after_the_sweep_expired_them(driver, shop):
+    """The sweep ended the attempt while the customer was away: back on the page (or pressing
+    「再送信」/「戻る」) they read that the 30 minutes ran out, not a generic refusal."""
+    sms_url = start_sms(driver)
+    _age_sms(shop, 31)
+    from flask_kuroneko import payments as kpay
+    with shop.app_context():
+        kpay.sweep()
+    response = driver.get(sms_url)
+    assert response.status_code == 302 and "/checkout/payment-error/" in response.location
+    page = text(driver.get(response.location))
+    assert "SMS認証が30分以内に完了しなかったため" in page
+    assert "ご利用いただけませんでした" not in page
+
+
+def test_a_refused_code_is_not_called_a_timeout(driver, shop):
+    """Only the window's end is named as such: 「戻る」 says the customer stopped."""
+    sms_url = start_sms(driver)
+    form = driver.sms_form(sms_url)
+    back = driver.client.post(sms_url + "/back", data=form)
+    assert back.status_code == 302
+    page = text(driver.get(back.location))
+    assert "中止" in page and "30分" not in page
+    again = driver.get(sms_url)                       # the page of the declined attempt
+    assert "30分" not in text(driver.get(again.location))
 
 
 def test_thirty_minutes_without_success_cancels_in_the_sweep(driver, shop):

@@ -84,6 +84,24 @@ def test_validate_order(kuroneko, methods):
         kuroneko.fee_for(9999, 1000)
 
 
+def test_validate_order_shows_the_item_names_yamato_receives(kuroneko, methods):
+    """The documented rules (docs/integration.md, 'Item names'): full-width, the symbols
+    Yamato refuses become spaces (dropped at the ends), 30 characters, 10 lines."""
+    invoice, _ = methods
+    lines = [["南部鉄瓶 1.2L", 1, 1000, "physical"], ["100%オーガニック & 無添加", 1, 500, "physical"],
+             ["Ａ" * 35, 1, 100, "physical"]]
+    check = kuroneko.validate_order(order_data(lines=lines), invoice.id)
+    assert check == [] and not check          # still compares as the list of problems
+    assert check.item_names == ["南部鉄瓶　１　２Ｌ", "１００　オーガニック　無添加", "Ａ" * 30,
+                                "後払い手数料"]
+    eleven = [[f"商品{n}", 1, 100, "physical"] for n in range(1, 12)]
+    names = kuroneko.validate_order(order_data(lines=eleven), invoice.id).item_names
+    assert len(names) == 10 and names[-2:] == ["その他商品", "後払い手数料"]
+    assert names[0] == "商品１"
+    refused = kuroneko.validate_order(order_data(destination_count=2), invoice.id)
+    assert refused == [rules.REASON_MULTIPLE_DESTINATIONS] and refused.item_names == []
+
+
 def test_start_payment_authorizes_and_signals(app, kuroneko, methods, simulator):
     invoice, _ = methods
     received = []

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from example_shop.testing import ShopDriver, csrf_token
+from example_shop.testing import CUSTOMER, ShopDriver, csrf_token
 from schema_support import drop_tables
 
 SANDBOX_MERCHANT = "12345678901"
@@ -101,8 +101,8 @@ def test_payment_page_lists_both_methods_with_fee_next_to_bank_transfer(driver):
     driver.enter_customer()
     page = text(driver.get("/checkout/payment"))
     assert 'id="method-bank"' in page
-    assert "クロネコ代金後払い（コンビニ・郵便局・銀行・LINE Pay）" in page
-    assert "クロネコ代金後払い（スマホタイプ）" in page
+    assert "後払い払込票タイプ（クロネコ代金後払いサービス）" in page
+    assert "後払いスマホタイプ（クロネコ代金後払いサービス）" in page
     assert "（手数料 300円）" in page
     assert "<strong>払込票</strong>" in page           # the method's HTML description, unescaped
     assert 'name="sms_phone"' in page                  # スマホタイプ's own field (form_class)
@@ -474,6 +474,31 @@ def test_order_restored_from_the_pre_payment_log(driver, shop):
         assert abs((restored.placed_at - original.placed_at).total_seconds()) < 60
 
 
+def test_order_restored_from_the_admin_keeps_the_log_time(driver, shop):
+    """「受注データ登録」 with 「受注日時に登録日を設定」: the restored order's time is the log's
+    time (the extension hands an aware Japan time; the shop stores naive UTC), not 9 hours off."""
+    from example_shop.extensions import db, kuroneko
+    from example_shop.models import Order
+    follow(driver, driver.buy("invoice"))
+    [original] = orders(shop)
+    with shop.app_context():
+        db.session.delete(db.session.get(Order, original.id))       # the lost order
+        db.session.commit()
+        log = db.session.scalars(db.select(kuroneko.models.PrepaymentLog)).one()
+        log_id, created = log.id, log.created_at
+    admin_login(driver)
+    detail = f"/admin/kuroneko/prepayment/{log_id}"
+    page = text(driver.get(detail))
+    for row in ("<th>フリガナ</th>", "<th>郵便番号</th>", "<th>市区郡町村</th>", "<th>番地</th>",
+                "<th>ビル名</th>", "受注日時に登録日を設定", "受注日時に現在の時刻を設定"):
+        assert row in page, row
+    assert "<td>千代田区千代田</td>" in page and "<td>1-1</td>" in page
+    response = driver.post_form(detail, f"{detail}/restore", {"placed_at": "log"})
+    assert response.status_code == 302
+    [restored] = orders(shop)
+    assert abs((restored.placed_at - created).total_seconds()) < 2
+
+
 def test_tampered_payment_choice_is_refused_in_japanese(driver, shop):
     driver.add_to_cart(MUG)
     driver.enter_customer()
@@ -636,3 +661,50 @@ def test_simultaneous_double_submit_meets_the_unique_checkout_token(driver, shop
     assert len(orders(shop)) == 1 and len(payments(shop)) == 1
     assert len(simulator.transactions()) == 1
     assert twin.get(second.location).status_code == 200
+
+
+# ------------------------------------------------------------------ download-only carts
+
+
+def test_a_download_only_cart_asks_no_delivery_and_charges_no_shipping(driver, shop):
+    driver.add_to_cart(DOWNLOAD)
+    page = text(driver.get("/checkout"))
+    assert 'id="no-delivery"' in page
+    for absent in ('name="delivery_method"', 'name="destination"', 'name="ship_name"',
+                   'name="desired_date"', "送料 800円"):
+        assert absent not in page, absent
+    customer = {k: v for k, v in CUSTOMER.items()
+                if k not in ("destination", "delivery_method", "desired_date")}
+    assert driver.post_form("/checkout", "/checkout", customer).status_code == 302
+    payment_page = text(driver.get("/checkout/payment"))
+    assert "ご注文金額（決済手数料別）：<strong>1,100円" in payment_page
+    # 後払い is for physical goods only (M10): shown, disabled, with the reason tied to it
+    block = method_block(payment_page, "invoice")
+    assert "disabled" in block and 'aria-describedby="method-invoice-description method-invoice-reason"' in block
+    assert driver.choose_payment("bank").status_code == 302
+    confirm = text(driver.get("/checkout/confirm"))
+    assert "送料" not in confirm and "配送方法" not in confirm
+    assert driver.place().status_code == 302
+    [order] = orders(shop)
+    assert (order.shipping_fee, order.delivery_method, order.total) == (0, "", 1100)
+    [mail] = mails(shop)
+    assert "送料" not in mail.body and "配送方法" not in mail.body
+
+
+def test_a_physical_item_added_after_a_download_only_step_one_asks_for_delivery(driver, shop):
+    driver.add_to_cart(DOWNLOAD)
+    customer = {k: v for k, v in CUSTOMER.items()
+                if k not in ("destination", "delivery_method", "desired_date")}
+    driver.post_form("/checkout", "/checkout", customer)
+    driver.add_to_cart(MUG)                     # now something must be delivered
+    response = driver.get("/checkout/payment")
+    assert response.status_code == 302 and response.location.endswith("/checkout")
+    assert 'name="delivery_method"' in text(driver.get("/checkout"))
+    assert driver.get("/checkout/confirm").status_code == 302
+
+
+def test_completion_page_says_how_the_invoice_arrives_per_type(driver, shop, simulator):
+    response = driver.buy("invoice")
+    page = text(driver.get(response.location))
+    assert "請求書（払込票）は商品とは別に郵送でお届けします" in page
+    assert "スマートフォン" not in page.split('id="invoice-note"')[1].split("</p>")[0]

@@ -17,8 +17,8 @@ from flask_kuroneko.models import NAMING_CONVENTION, metadata
 from hosts import simple_shop
 from migration_support import (ADDED_AFTER_0_1_0, KUR_TABLES, MERCHANT, PASSWORD, STATUSES, build_0_1_0_install,
                                create_0_1_0_tables, drop_everything, legacy_app, models_0_1_0,
-                               names_in, same_rows, snapshot)
-from test_admin_support import PREFIX, page, post, text
+                               inside_the_app, names_in, same_rows, snapshot)
+from test_admin_support import page, post, text
 
 HEAD = migrations.head_revision()
 
@@ -244,6 +244,11 @@ def test_downgrade_then_upgrade_keeps_every_row(url, engine, simulator, tmp_path
     """Down to the baseline and up again, then every revision one step down and up: the rows
     of the 0.1.0 install stay, and the head is the models again."""
     build_0_1_0_install(url, simulator, tmp_path)
+    with inside_the_app(url):
+        check_round_trip(engine)
+
+
+def check_round_trip(engine) -> None:
     migrations.upgrade(engine)
     at_head = snapshot(engine, metadata)
     assert migrations.downgrade(engine, revisions.BASELINE) == (HEAD, revisions.BASELINE)
@@ -340,7 +345,8 @@ def test_sqlite_foreign_key_enforcement_of_the_host_survives_the_table_rebuilds(
 
     try:
         before = snapshot(engine, models_0_1_0_metadata(url))
-        assert migrations.upgrade(engine).adopted_0_1_0
+        with inside_the_app(url):
+            assert migrations.upgrade(engine).adopted_0_1_0
         same_rows(before, snapshot(engine, metadata))
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -445,3 +451,50 @@ def test_the_kuroneko_tables_are_all_on_our_metadata_and_prefixed():
     assert set(metadata.tables) == set(KUR_TABLES) | set(ADDED_AFTER_0_1_0)
     assert all(name.startswith(migrations.TABLE_PREFIX) for name in metadata.tables)
     assert models_0_1_0() is models_0_1_0()
+
+
+def test_0003_encrypts_a_plain_password_and_refuses_without_a_key(url, engine, simulator,
+                                                                  tmp_path):
+    """The data migration of 0003: a 0.1.0 password stored in plain text is encrypted on
+    upgrade with the app's key (and decrypted again on downgrade); without a key the upgrade
+    refuses before changing anything."""
+    from flask_kuroneko.errors import ConfigurationError
+    build_0_1_0_install(url, simulator, tmp_path)
+    with pytest.raises(ConfigurationError, match="inside the app"):
+        migrations.upgrade(engine)                        # no app context: no key
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT password FROM kuroneko_settings")).scalar() == PASSWORD
+    with inside_the_app(url):
+        migrations.upgrade(engine)
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text("SELECT password FROM kuroneko_settings")).scalar()
+        assert stored.startswith("kn1.") and PASSWORD not in stored
+        assert simple_shop.kuroneko.settings().password == PASSWORD
+        simple_shop.db.session.remove()        # MariaDB: an open read holds the table's lock
+        migrations.downgrade(engine, "0002")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT password FROM kuroneko_settings")).scalar() \
+                == PASSWORD
+
+
+def test_0004_renames_the_journal_keys_of_an_unsettled_capture(url, engine, simulator,
+                                                               tmp_path):
+    """A capture journaled by 0.1.0 (``slip_no``) and still unsettled is settled after the
+    upgrade: its parameters say ``tracking_no`` (and ``slip_no`` again on downgrade)."""
+    build_0_1_0_install(url, simulator, tmp_path)
+    with engine.begin() as conn:
+        op_id = conn.execute(sa.text("SELECT min(id) FROM kuroneko_operations")).scalar()
+        conn.execute(sa.text("UPDATE kuroneko_operations SET params = :p WHERE id = :i"),
+                     {"p": '{"process_div": 0, "slip_no": "123456789013", "carrier": "x"}',
+                      "i": op_id})
+    with inside_the_app(url):
+        migrations.upgrade(engine)
+        ops = simple_shop.kuroneko.models.Operation
+        params = simple_shop.db.session.get(ops, op_id).params
+        assert params == {"process_div": 0, "tracking_no": "123456789013", "carrier": "x"}
+        simple_shop.db.session.remove()
+        migrations.downgrade(engine, "0003")
+        with engine.connect() as conn:
+            raw = conn.execute(sa.text("SELECT params FROM kuroneko_operations WHERE id = :i"),
+                               {"i": op_id}).scalar()
+        assert "slip_no" in str(raw) and "tracking_no" not in str(raw)

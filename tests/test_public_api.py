@@ -8,10 +8,11 @@ PUBLIC = [
     "PREFECTURES", "Address", "Adjustment", "ApiConnectionError", "ApiError",
     "AuthenticationError", "CaptureRefused", "ConfigurationError", "EffectiveSettings",
     "InvalidTransition", "Kuroneko", "KuronekoError", "KuronekoState", "MalformedResponseError",
-    "MethodOffer", "OperationPending", "OrderData", "OrderLine", "OutcomeKind", "PaymentKind",
-    "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation", "SchemaOutOfDate",
-    "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind", "UnrecognisedSchema",
-    "ValidationError", "current_kuroneko", "current_state", "include_object", "signals",
+    "MethodOffer", "OperationPending", "OrderCheck", "OrderData", "OrderLine", "OutcomeKind",
+    "PaymentKind", "PaymentNotFound", "PaymentOutcome", "PaymentStatus", "RuleViolation",
+    "SchemaOutOfDate", "SettingsError", "SmartphoneForm", "SmsOutcome", "SmsOutcomeKind",
+    "UnrecognisedSchema", "ValidationError", "current_kuroneko", "current_state",
+    "include_object", "signals",
 ]
 
 

@@ -34,7 +34,7 @@ def test_authorize_invoice(kuroneko, shop, simulator, calls, received):
     assert names(received) == ["payment-authorized"]
     assert received[0][1]["order_id"] == str(order.id) and received[0][1]["payment"] is p
     [h] = rows(models().PaymentHistory, payment_id=p.id)
-    assert (h.operation, h.result, h.amount, h.order_no) == ("決済依頼", "ご利用可", 3000, p.order_no)
+    assert (h.operation, h.result, h.amount, h.order_no) == ("与信", "ご利用可", 3000, p.order_no)
     [op] = rows(models().Operation, payment_id=p.id)
     assert op.state == "done" and op.claimed_by is None
     # the order and the payment are committed together

@@ -138,3 +138,35 @@ def test_operations_for_hides_everything_while_unsettled(kuroneko, shop, simulat
     with pytest.raises(Exception):
         payments.capture(pid, carrier=YAMATO, tracking_no=SLIP1)
     assert payments.operations_for(payments.get_payment(pid)) == ["sync_status"]
+
+
+def test_a_dead_workers_claim_is_taken_at_once(kuroneko, shop, simulator):
+    """A sweep worker killed while it held a journal row (its claim runs for minutes): the
+    next sweep sees that the process named in the claim is gone and settles the row now."""
+    import subprocess
+    import sys
+    pid = authorized(kuroneko, shop)
+    simulator.inject_fault("latency", operation="KAACL0010", seconds=99)
+    with pytest.raises(Exception):
+        payments.cancel(pid)
+    [op] = [o for o in rows(models().Operation) if o.operation == "cancel"]
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_owner = f"{journal.claimant('sweep').split(':')[0]}:{int(gone.stdout)}:sweep-dead"
+    alive_owner = journal.claimant("sweep")                   # this very process
+    session, m = simple_shop.db.session, models()
+    assert journal.claim(session, m, op.id, dead_owner, seconds=300)
+    assert journal.process_gone(dead_owner) and not journal.process_gone(alive_owner)
+    report = payments.sweep()                                 # no waiting for the 300 s
+    assert report.operations_settled == 1
+    assert payments.get_payment(pid).status == "cancelled"
+    # the claim of a live process is respected until it runs out
+    pid2 = authorized(kuroneko, shop, billing=dict(simple_shop.DEFAULT_BILLING,
+                                                   phone="03-1234-5002"))
+    simulator.inject_fault("latency", operation="KAACL0010", seconds=99)
+    with pytest.raises(Exception):
+        payments.cancel(pid2)
+    [op2] = [o for o in rows(models().Operation) if o.operation == "cancel" and o.payment_id == pid2]
+    assert journal.claim(session, m, op2.id, alive_owner, seconds=300)
+    assert payments.sweep().operations_settled == 0
+    assert payments.get_payment(pid2).status == "authorized"

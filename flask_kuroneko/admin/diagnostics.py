@@ -76,7 +76,7 @@ def checks(request: Any) -> list[Check]:
         models.Operation.state.in_(journal.OPEN_STATES))) or 0
     result.append(Check(open_ops == 0, "未確定の処理",
                         "ありません。" if not open_ops else
-                        f"{open_ops}件あります。`flask kuroneko worker` が動いているか確認してください。"))
+                        f"{open_ops}件あります。「flask kuroneko worker」（ワーカー）が動いているか確認してください。"))
     drift = session.scalar(sa.select(sa.func.count(models.Payment.id)).where(
         models.Payment.drift.is_not(None))) or 0
     result.append(Check(drift == 0, "ヤマトとの不一致",

@@ -17,11 +17,11 @@ from ..forms import SessionCsrfForm
 MSG_CSRF = "画面の有効期限が切れたか、不正な送信です。画面を再読み込みしてからやり直してください。"
 USE_CHOICES = [("1", "利用する"), ("0", "利用しない")]
 ENVIRONMENT_CHOICES = [("test", "テスト環境"), ("production", "本番環境")]
-SANDBOX_CHOICE = ("sandbox", "サンドボックス")
+SANDBOX_CHOICE = ("sandbox", "サンドボックス（オフラインの試験用。ヤマトに接続しません）")
 FEE_MODE_CHOICES = [("fixed", "固定額"), ("tiered", "変動額")]
 ACTIVE_CHOICES = [("1", "使用"), ("0", "停止")]
 REISSUE_CHOICES = [(str(int(r)), r.label) for r in ReissueReason]
-PLACED_AT_CHOICES = [("log", "ログの登録日"), ("now", "現在日時")]
+PLACED_AT_CHOICES = [("log", "受注日時に登録日を設定"), ("now", "受注日時に現在の時刻を設定")]
 
 
 class AdminForm(SessionCsrfForm):

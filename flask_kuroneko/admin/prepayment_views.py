@@ -10,6 +10,7 @@ admins pressing it at once are serialised by a conditional UPDATE (the claim) on
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timezone
 
 import sqlalchemy as sa
@@ -25,6 +26,16 @@ from .logs_views import kind_label
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+_FIRST_DIGIT = re.compile(r"[0-9０-９]")
+
+
+def split_street(address1: str) -> tuple[str, str]:
+    """(市区郡町村, 番地) of an ``Address.address1`` for the manual's detail rows: the street
+    number starts at the first digit; without one the whole value is the town."""
+    match = _FIRST_DIGIT.search(address1 or "")
+    if match is None or match.start() == 0:
+        return address1 or "", ""
+    return address1[:match.start()], address1[match.start():]
 
 
 def register(bp: Blueprint) -> None:
@@ -78,6 +89,7 @@ def detail_page(log_id: int):
                          existing=existing_order_id(row), form=RestoreForm(),
                          placed_at_choices=PLACED_AT_CHOICES,
                          kind_label=kind_label, snapshot=row.snapshot or {},
+                         split_street=split_street,
                          enabled=st.settings().prepayment_log_enabled)
 
 
@@ -104,9 +116,10 @@ def restore(log_id: int):
         session.rollback()
         common.error(f"このログの受注（{existing}）は既に存在するため、受注データを登録できません。")
         return back
-    # Naive UTC in our tables; the host gets the shop's (Japan) wall-clock time, like its orders.
+    # Naive UTC in our tables; the host gets an aware datetime in Japan time (it converts to
+    # whatever its own column stores: a naive value would be ambiguous, docs/integration.md).
     moment = row.created_at if form.placed_at.data != "now" else utcnow()
-    placed_at = moment.replace(tzinfo=timezone.utc).astimezone(common.JST).replace(tzinfo=None)
+    placed_at = moment.replace(tzinfo=timezone.utc).astimezone(common.JST)
     try:
         order = st.restore_order(dict(row.snapshot or {}), placed_at)
         new_id = str(st.describe(order).order_id)

@@ -129,9 +129,9 @@ def settings_page():
                 getattr(form, name).data = getattr(pinned_form, name).data
         if "fee_tiers" in current.locked:
             tier_rows = _tier_rows(shown["fee_tiers"])
-    environments = list(ENVIRONMENT_CHOICES)
-    if current.environment == "sandbox":      # offered only while the shop is in the sandbox
-        environments.insert(0, SANDBOX_CHOICE)
+    # The manual's two environments first; our offline sandbox after them, always offered
+    # so a shop that tried テスト環境 can go back to the simulator.
+    environments = [*ENVIRONMENT_CHOICES, SANDBOX_CHOICE]
     return common.render(
         "settings.html", status=status, form=form, problems=problems, locked=current.locked,
         config_keys={k: PREFIX + v for k, v in SETTINGS_OVERRIDES.items()},

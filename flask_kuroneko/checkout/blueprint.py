@@ -134,6 +134,15 @@ def _final(payment, message: str | None = None):
     return redirect(target)
 
 
+def _settled(payment):
+    """Leave the page of a payment settled elsewhere (the sweep, the push, another tab),
+    naming the 30 minutes when they are what ended it."""
+    if (payment.status == PaymentStatus.DECLINED.value
+            and payments.declined_by_timeout(payment)):
+        return _final(payment, MSG_TIMEOUT.format(minutes=_window_minutes()))
+    return _final(payment)
+
+
 STANDALONE_TEMPLATE = "kuroneko/checkout/_standalone.html"
 
 
@@ -185,7 +194,7 @@ def sms_page(token: str):
     offer a new code; refusal → payment error page; success → completion (与信)."""
     payment = _payment_or_404(token)
     if payment.status != PaymentStatus.AWAITING_SMS.value:
-        return _final(payment)
+        return _settled(payment)
     if _window_over(payment):
         return _timeout(payment)
     form = SmsCodeForm(request.form if request.method == "POST" else None)
@@ -265,7 +274,7 @@ def resend(token: str):
         flash(MSG_EXPIRED, FLASH_CATEGORY)
         return redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=token))
     if payment.status != PaymentStatus.AWAITING_SMS.value:
-        return _final(payment)
+        return _settled(payment)
     if _window_over(payment):
         return _timeout(payment)
     with limits.phone_lock(payment.sms_phone):
@@ -306,6 +315,10 @@ def back(token: str):
     if not form.validate():
         flash(MSG_EXPIRED, FLASH_CATEGORY)
         return redirect(url_for(f"{BLUEPRINT_NAME}.sms", token=token))
+    if payment.status != PaymentStatus.AWAITING_SMS.value:
+        return _settled(payment)
+    if _window_over(payment):
+        return _timeout(payment)
     if payment.status == PaymentStatus.AWAITING_SMS.value:
         try:
             payment = payments.abandon_sms(payment.id, reason="back")

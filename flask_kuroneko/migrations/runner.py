@@ -75,6 +75,13 @@ def configure_context(context: Any) -> None:
 #: named lock, SQLite's write lock (BEGIN IMMEDIATE).
 PG_LOCK_KEY = int.from_bytes(b"kuroneko", "big")
 MYSQL_LOCK = "kuroneko_migrations"
+
+
+def mysql_lock_name(conn: sa.engine.Connection) -> str:
+    """MariaDB's GET_LOCK names are server-wide (PostgreSQL's advisory locks are per
+    database): the name carries the database, so two shops (or two test runs) on one server
+    never wait for each other. At most 64 characters."""
+    return f"{MYSQL_LOCK}.{conn.engine.url.database or ''}"[:64]
 LOCK_WAIT_SECONDS = 600
 
 
@@ -103,7 +110,8 @@ def _migration_connection(engine: sa.engine.Engine) -> Iterator[sa.engine.Connec
         finally:
             if named_lock:
                 conn.rollback()
-                conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": MYSQL_LOCK})
+                conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"),
+                             {"name": mysql_lock_name(conn)})
                 conn.commit()
             if enforced:
                 conn.rollback()
@@ -125,11 +133,12 @@ def _begin_locked(conn: sa.engine.Connection, dialect: str) -> bool:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
         return False
     if dialect in ("mysql", "mariadb"):
+        name = mysql_lock_name(conn)
         got = conn.execute(sa.text("SELECT GET_LOCK(:name, :wait)"),
-                           {"name": MYSQL_LOCK, "wait": LOCK_WAIT_SECONDS}).scalar()
+                           {"name": name, "wait": LOCK_WAIT_SECONDS}).scalar()
         if got != 1:
             raise ConfigurationError(
-                f"Another kuroneko migration command has held the lock {MYSQL_LOCK!r} for "
+                f"Another kuroneko migration command has held the lock {name!r} for "
                 f"{LOCK_WAIT_SECONDS} s: let it finish (or end its session), then run this "
                 "command again.")
         return True

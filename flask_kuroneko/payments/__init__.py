@@ -30,7 +30,7 @@ from .sms import (SMS_MAX_ATTEMPTS, SMS_MAX_RESTARTS, abandon_sms, handle_sms_pu
                   verify_sms)
 from .ship_window import closes_on as ship_window_closes_on
 from .ship_window import warning as ship_window_warning
-from .sms_window import sms_window_over
+from .sms_window import declined_by_timeout, sms_window_over
 from .status import IllegalStatusMove
 from .sweep import SweepReport, sweep
 from .sync import reconcile, sync_status
@@ -40,8 +40,9 @@ __all__ = [
     "IllegalStatusMove", "OutcomeKind", "PaymentOutcome", "SMS_MAX_ATTEMPTS",
     "SMS_MAX_RESTARTS", "SmsOutcome", "SmsOutcomeKind", "SweepReport", "YAMATO_CARRIERS",
     "abandon_sms", "authorize", "cancel", "cancel_shipment", "capture", "capture_plan",
-    "change_amount", "change_tracking", "current_payment", "get_payment", "handle_sms_push",
-    "is_yamato_carrier", "operations_for", "payment_by_order_no", "payment_by_token", "payments_for",
+    "change_amount", "change_tracking", "current_payment", "declined_by_timeout", "get_payment",
+    "handle_sms_push", "is_yamato_carrier", "operations_for", "payment_by_order_no",
+    "payment_by_token", "payments_for",
     "ship_window_closes_on", "ship_window_warning",
     "reauthorize", "reconcile", "reissue_invoice", "resolve", "restart_sms", "settle_operation",
     "sms_window_over", "sweep", "sync_status", "verify_sms", "yamato_label",

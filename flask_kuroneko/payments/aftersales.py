@@ -112,12 +112,12 @@ def capture(payment_id: int, *, carrier: str | None, tracking_no: str | None,
         except CaptureRefused as exc:
             refuse_capture(tx, exc)
             return None
-        plan.update(process_div=int(pd), slip_no=number, carrier=carrier)
+        plan.update(process_div=int(pd), tracking_no=number, carrier=carrier)
         req = ShipmentRequest(order_no=p.order_no, process_div=pd, slip_no=number)
         return Request(Api.SHIPMENT, lambda: client().register_shipment(req), dict(plan))
 
     def apply(tx: Tx, result: Any) -> None:
-        mark_captured(tx, plan["process_div"], plan["slip_no"], plan["carrier"])
+        mark_captured(tx, plan["process_div"], plan["tracking_no"], plan["carrier"])
 
     def refused(tx: Tx, exc: Exception) -> None:
         tx.payment.capture_note = getattr(exc, "message", str(exc))
@@ -149,8 +149,8 @@ def change_tracking(payment_id: int, tracking_no: str, *, actor: str | None = No
             raise InvalidTransition("新しい送り状番号を入力してください（現在の番号と同じです）。",
                                     current=p.status, operation="change_tracking")
         req = tracking_change_request(p, new)
-        params = {"process_div": int(req.process_div), "slip_no": new,
-                  "before_slip_no": req.before_slip_no}
+        params = {"process_div": int(req.process_div), "tracking_no": new,
+                  "before_tracking_no": req.before_slip_no}
         return Request(Api.SHIPMENT, lambda: client().register_shipment(req), params)
 
     return run(payment_id, "change_tracking", actor=actor, prepare=prepare,

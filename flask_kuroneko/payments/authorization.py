@@ -108,7 +108,7 @@ def replaced_payment(tx: Tx) -> Any | None:
     return old if old is not None and status.is_held(old) else None
 
 
-def apply_decision(tx: Tx, decision: CreditDecision, *, label: str = "決済依頼") -> str | None:
+def apply_decision(tx: Tx, decision: CreditDecision, *, label: str = "与信") -> str | None:
     """Move a pending / 審査中 payment to what Yamato's credit decision means; returns the
     customer's message for a decline. An approved re-authorization is not announced here: the
     replaced payment is retired by ``reauthorization.retire_replaced`` (its caller)."""

@@ -82,7 +82,7 @@ def resolve_authorize(tx: Tx, op: Any, queued: bool) -> str:
         logger.warning("kuroneko recovery: KAARS0010 %s failed: %s", p.order_no, answer.error)
         return op.state
     if decision is not None:
-        apply_decision(tx, decision, label="決済依頼（照会）")
+        apply_decision(tx, decision, label="与信（照会）")
         retire_later(tx)
         return journal.DONE
     found = ask_status(tx)
@@ -94,7 +94,7 @@ def resolve_authorize(tx: Tx, op: Any, queued: bool) -> str:
         return journal.DONE if p.status != S.PENDING.value else op.state
     if p.kind == PaymentKind.SMARTPHONE.value:   # the customer left; no SMS out of the blue
         status.move(p, S.DECLINED)
-        tx.history("未登録", label="決済依頼（照会）", detail="決済依頼はヤマトに届いていませんでした。")
+        tx.history("未登録", label="与信（照会）", detail="決済依頼はヤマトに届いていませんでした。")
         tx.emit("payment_declined", message=messages.MSG_UNAVAILABLE)
         return journal.DONE
     req = yreq.request_from_json(op.params["request"])
@@ -111,7 +111,7 @@ def resolve_capture(tx: Tx, op: Any, queued: bool) -> str:
     if found is None:
         return op.state
     if found in SHIPPED:
-        mark_captured(tx, params["process_div"], params["slip_no"], params.get("carrier"))
+        mark_captured(tx, params["process_div"], params["tracking_no"], params.get("carrier"))
         return journal.DONE
     if found != TS.APPROVED or p.status != S.AUTHORIZED.value:
         if found != MISSING:
@@ -120,10 +120,10 @@ def resolve_capture(tx: Tx, op: Any, queued: bool) -> str:
                      code="unresolved", api=Api.SHIPMENT)
         return journal.FAILED
     req = ShipmentRequest(order_no=p.order_no, process_div=ProcessDiv(params["process_div"]),
-                          slip_no=params["slip_no"])
+                          slip_no=params["tracking_no"])
     result, exc = tx.resend(Api.SHIPMENT, client().register_shipment, req)
     if exc is None:
-        mark_captured(tx, params["process_div"], params["slip_no"], params.get("carrier"))
+        mark_captured(tx, params["process_div"], params["tracking_no"], params.get("carrier"))
         return journal.DONE
     if isinstance(exc, (ApiError, ValidationError)) and not isinstance(exc, ApiConnectionError):
         p.capture_note = exc.message
@@ -187,12 +187,12 @@ def resolve_cancel_shipment(tx: Tx, op: Any, queued: bool) -> str:
 
 def resolve_change_tracking(tx: Tx, op: Any, queued: bool) -> str:
     params = op.params
-    new = params["slip_no"]
+    new = params["tracking_no"]
     if tx.payment.tracking_no == new:
         return journal.DONE
     req = ShipmentRequest(order_no=tx.payment.order_no,
                           process_div=ProcessDiv(params["process_div"]), slip_no=new,
-                          before_slip_no=params.get("before_slip_no"))
+                          before_slip_no=params.get("before_tracking_no"))
     result, exc = tx.resend(Api.SHIPMENT, client().register_shipment, req,
                             passthrough=("kaasl032E", "kaasl009E"))
     if exc is None or getattr(exc, "code", None) in ("kaasl032E", "kaasl009E"):

@@ -24,7 +24,7 @@ from .outcomes import SmsOutcome, SmsOutcomeKind as K
 from .pipeline import Answer, Tx, ask_yamato, inquire, locked
 from .lookups import payment_by_order_no
 from .recovery import resolve, settle_operation
-from .sms_window import sms_chain, sms_window_over
+from .sms_window import EXPIRED_DETAIL, sms_chain, sms_window_over
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def expire(tx: Tx, message: str = messages.MSG_SMS_TIMEOUT) -> SmsOutcome:
     if answer.ok and answer.result.status == TS.APPROVED:
         authorize_from_status(tx)
         return SmsOutcome(K.AUTHORIZED, tx.payment)
-    decline(tx, message, "SMS認証の有効時間切れ")
+    decline(tx, message, EXPIRED_DETAIL)
     return SmsOutcome(K.DECLINED, tx.payment, message=message)
 
 

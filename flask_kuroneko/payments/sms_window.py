@@ -12,6 +12,8 @@ from ..models import PaymentKind, PaymentStatus as S, utcnow
 from ..state import current_state
 
 MAX_CHAIN = 20
+#: History detail of an attempt declined because the window ran out (see sms.expire).
+EXPIRED_DETAIL = "SMS認証の有効時間切れ"
 
 
 def sms_chain(payment: Any) -> list[Any]:
@@ -71,3 +73,12 @@ def sms_window_over(payment: Any, now: datetime | None = None) -> bool:
     if started is None:
         return False
     return (now or utcnow()) >= started + timedelta(minutes=window_minutes())
+
+
+def declined_by_timeout(payment: Any) -> bool:
+    """True when this attempt was declined because the order's SMS window ran out (the SMS
+    page then names the window instead of a generic refusal)."""
+    state = current_state()
+    H = state.models.PaymentHistory
+    return state.db.session.scalar(sa.select(H.id).where(
+        H.payment_id == payment.id, H.detail == EXPIRED_DETAIL).limit(1)) is not None

@@ -36,7 +36,7 @@ ALLOWED: MappingProxyType[str, frozenset[S]] = MappingProxyType({
 
 #: Japanese name of each operation, for messages and the history's 処理区分.
 LABELS: MappingProxyType[str, str] = MappingProxyType({
-    "authorize": "決済依頼",
+    "authorize": "与信",              # the manual's 処理区分 of the authorization (M21)
     "verify_sms": "SMS認証",
     "restart_sms": "SMS再送信",
     "abandon_sms": "SMS認証中止",

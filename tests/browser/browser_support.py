@@ -81,3 +81,40 @@ def to_confirmation(page, base: str, method: str, **extra: str) -> None:
         page.fill(f"#{selector}", value)
     page.get_by_role("button", name="ご注文内容の確認へ").click()
     page.wait_for_selector("#place-order")
+
+
+# --------------------------------------------------------------------------- accessibility
+
+#: axe-core (MPL-2.0) from the npm registry: `npm install --prefix tests/browser/axe` (.ci/run
+#: does it when missing); never committed.
+AXE_JS = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+#: The impacts a page must not have (axe's "serious" and "critical").
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def require_axe() -> None:
+    require_browser()
+    if not AXE_JS.exists():
+        missing = (f"{AXE_JS.relative_to(ARTIFACTS.parent)} is missing "
+                   "(npm install --prefix tests/browser/axe)")
+        if os.environ.get("KURONEKO_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"accessibility check required (KURONEKO_REQUIRE_BROWSER=1) but {missing}")
+        pytest.skip(f"accessibility check skipped: {missing}")
+
+
+def axe_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each
+    (rule, impact, the offending elements). The page's context must bypass its CSP (the
+    extension's pages run only scripts carrying the request's nonce)."""
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate(
+        "() => axe.run(document, {resultTypes: ['violations'],"
+        " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})")
+    lines = []
+    for violation in result["violations"]:
+        if violation["impact"] not in BLOCKING_IMPACTS:
+            continue
+        targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        lines.append(f"{page.url}: {violation['id']} ({violation['impact']}): "
+                     f"{violation['help']} — {targets}")
+    return lines

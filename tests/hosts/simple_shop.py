@@ -3,7 +3,7 @@ delivery-method table. It uses only the public API (hooks, signals, checkout met
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import Flask
@@ -15,6 +15,7 @@ db = SQLAlchemy()
 kuroneko = Kuroneko()
 
 NEW, SHIPPED, CANCELLED = "新規受付", "発送済み", "キャンセル"
+JST = timezone(timedelta(hours=9), "JST")
 YAMATO = "クロネコヤマト"
 
 DEFAULT_BILLING = {
@@ -105,6 +106,8 @@ def record_shipment(order: ShopOrder, carrier: str, tracking_no: str) -> None:
 
 @kuroneko.order_restorer
 def restore_order(snapshot: dict, placed_at: datetime) -> ShopOrder:
+    if placed_at.tzinfo is not None:      # this shop keeps naive Japan time
+        placed_at = placed_at.astimezone(JST).replace(tzinfo=None)
     order = ShopOrder(
         placed_at=placed_at, billing=snapshot["billing"], shipping=snapshot.get("shipping"),
         email=snapshot.get("email"),

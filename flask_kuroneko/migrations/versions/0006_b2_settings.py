@@ -1,8 +1,8 @@
 """B2クラウド settings (「B2クラウド設定」, docs/b2.md): ご依頼主, ご請求先, 送り状種類/クール区分
 per delivery method, the file layout.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 
 Columns added to the settings row with server defaults (the existing row gets the fresh-install
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Bulk jobs: kuroneko_jobs and kuroneko_job_items (docs/jobs.md).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30
 
 Two new tables, nothing else changes: a downgrade drops them (with the jobs' history).
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
