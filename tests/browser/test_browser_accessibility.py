@@ -164,6 +164,29 @@ def test_admin_pages_have_no_serious_violations(live_shop, browser):
         page.goto(url)
         assert page.url.startswith(url.split("?")[0]), page.url
         problems += axe_problems(page)
+    # bulk work: the jobs list and a job's page (a B2 import with every row kind), the B2
+    # export with its preview, the import page, the B2 settings with an error
+    with app.app_context():
+        from flask_kuroneko import jobs
+        from jobs_support import issued_file, slips
+        numbers = slips()
+        job = jobs.start_b2_import(issued_file([(payment.order_no, next(numbers)),
+                                                ("99999", next(numbers)),
+                                                (payment.order_no, "450102030454")]),
+                                   filename="issued.csv", actor="admin")
+        jobs.run_job(job.id, until_finished=True)
+        job_id = job.id
+    for url in (f"{kuroneko_admin}/jobs", f"{kuroneko_admin}/jobs/{job_id}",
+                f"{kuroneko_admin}/b2/import", f"{kuroneko_admin}/b2/export",
+                f"{kuroneko_admin}/b2/settings"):
+        page.goto(url)
+        assert page.url.startswith(url), page.url
+        problems += axe_problems(page)
+    page.goto(f"{kuroneko_admin}/b2/settings")
+    page.fill("#b2_freight_no", "1")
+    page.click("#b2-settings-save")
+    page.wait_for_selector("#error-b2_freight_no")
+    problems += axe_problems(page)
     # a settings page with errors: each one tied to its field
     page.goto(f"{kuroneko_admin}/settings")
     page.fill("#ship_within_days", "999")
