@@ -72,12 +72,14 @@ def register(celery_app: Any, extension: Any, app: Any = None) -> None:
                 "kuroneko.init_celery(celery_app, app=app).")
         return app.app_context()
 
-    @celery_app.task(name=dispatch.RUN_CHUNK_TASK, ignore_result=True)
+    # shared=False: the tasks belong to this Celery app only (a shared task would be added to
+    # every Celery app created later in the process, each with this app's closure)
+    @celery_app.task(name=dispatch.RUN_CHUNK_TASK, ignore_result=True, shared=False)
     def run_chunk_task(job_id: int) -> int:
         with context():
             return run_chunk(job_id)
 
-    @celery_app.task(name=dispatch.RESUME_TASK, ignore_result=True)
+    @celery_app.task(name=dispatch.RESUME_TASK, ignore_result=True, shared=False)
     def resume_stalled_task() -> int:
         with context():
             return runner.redispatch_stalled()
