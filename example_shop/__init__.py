@@ -17,6 +17,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, request
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -83,6 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["example_shop"] = True
 
     db.init_app(app)
+    _sqlite_in_wal_mode(app)
     install_id_converter(app)        # <kuroneko_id:…> in the shop's own routes
     kuroneko.init_app(app, db)
 
@@ -109,6 +111,21 @@ def create_app(test_config: dict | None = None) -> Flask:
             _seed_demo_data()
     _mount_sandbox(app)
     return app
+
+
+def _sqlite_in_wal_mode(app: Flask) -> None:
+    """On SQLite, write-ahead logging: the web process and `flask kuroneko worker` read while
+    the other writes, and a commit costs one sync of the log instead of the rollback journal's
+    several (``synchronous`` stays FULL: a commit survives a power cut). The mode is stored in
+    the database file, so every process gets it (docs/integration.md recommends it)."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _wal(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
 #: Pages with personal data or checkout state: never stored by a browser or proxy cache.

@@ -312,24 +312,19 @@ def conversion_tag(state: Any, order_id: Any) -> Markup:
     current = state.settings()
     if not current.conversion_tag.strip():
         return Markup("")
-    payment = payment_for(state, order_id)
+    rows = payments.payments_of_order(order_id)            # one query: all its payments
+    payment = payments.standing(rows)
     if payment is None:
         return Markup("")
     statuses = {PaymentStatus.AUTHORIZED.value, PaymentStatus.CAPTURED.value}
     if current.conversion_on_review:
         statuses |= {PaymentStatus.UNDER_REVIEW.value, PaymentStatus.AWAITING_SMS.value}
-    if payment.status not in statuses:
+    if payment.status not in statuses or any(p.conversion_shown_at for p in rows):
         return Markup("")
-    models, session = state.models, state.db.session
-    P = models.Payment
-    of_order = P.host_order_id == payment.host_order_id
-    if session.scalar(sa.select(sa.func.count()).select_from(P)
-                      .where(of_order, P.conversion_shown_at.is_not(None))):
-        return Markup("")
-    first_id = session.scalar(sa.select(sa.func.min(P.id)).where(of_order))
-    claimed = session.execute(
+    session, P = state.db.session, state.models.Payment
+    claimed = session.execute(                    # the guard: one of two page loads wins
         sa.update(P)
-        .where(P.id == first_id, P.conversion_shown_at.is_(None))
+        .where(P.id == rows[0].id, P.conversion_shown_at.is_(None))
         .values(conversion_shown_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     session.commit()

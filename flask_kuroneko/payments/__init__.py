@@ -23,7 +23,7 @@ from .aftersales import (YAMATO_CARRIERS, cancel, cancel_shipment, capture, capt
                          reissue_invoice)
 from .authorization import authorize
 from .lookups import (current_payment, get_payment, operations_for, payment_by_order_no,
-                      payment_by_token, payments_for)
+                      payment_by_token, payments_for, payments_of_order, standing)
 from .outcomes import OutcomeKind, PaymentOutcome, SmsOutcome, SmsOutcomeKind
 from .recovery import resolve, settle_operation
 from .sms import (SMS_MAX_ATTEMPTS, SMS_MAX_RESTARTS, abandon_sms, handle_sms_push, restart_sms,
@@ -42,7 +42,7 @@ __all__ = [
     "abandon_sms", "authorize", "cancel", "cancel_shipment", "capture", "capture_plan",
     "change_amount", "change_tracking", "current_payment", "declined_by_timeout", "get_payment",
     "handle_sms_push", "is_yamato_carrier", "operations_for", "payment_by_order_no",
-    "payment_by_token", "payments_for",
+    "payment_by_token", "payments_for", "payments_of_order", "standing",
     "ship_window_closes_on", "ship_window_warning",
     "reauthorize", "reconcile", "reissue_invoice", "resolve", "restart_sms", "settle_operation",
     "sms_window_over", "sweep", "sync_status", "verify_sms", "yamato_label",

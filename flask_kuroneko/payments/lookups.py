@@ -63,6 +63,14 @@ def payments_for(host_order_ids: Iterable[Any]) -> dict[str, Any]:
     return {order_id: standing(rows) for order_id, rows in found.items()}
 
 
+def payments_of_order(host_order_id: Any) -> list[Any]:
+    """Every payment of a host order, oldest first."""
+    state = current_state()
+    P = state.models.Payment
+    return list(state.db.session.scalars(
+        sa.select(P).where(P.host_order_id == str(host_order_id)).order_by(P.id)))
+
+
 def current_payment(host_order_id: Any, *, lock: bool = False) -> Any | None:
     """The payment that stands for the host order now: the newest 与信/売上確定 one (a
     replacement awaiting its re-authorization does not take over before it is approved), else
