@@ -1,5 +1,7 @@
-"""The demo's minimal order admin: order list with 決済ID + payment status (M15), order edit
-(対応状況 / 配送会社名 / 送り状番号) that sends the inbound signals, and the mail outbox.
+"""The demo's minimal order admin: order list with 決済ID, payment status (M15) and the
+extension's 入金状況 cell; order edit (受注編集) with the lines and 「再計算」, 対応状況 / 配送会社名 /
+送り状番号 (a Yamato number checked at the field), the extension's 「決済情報」 panel and its
+notices; every save sends the inbound signals; the mail outbox.
 
 Deliberately small: the real payment admin is the extension's admin blueprint.
 """
@@ -12,6 +14,7 @@ from functools import wraps
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
 
+from flask_kuroneko import signals
 from flask_kuroneko.ratelimit import SlidingWindowLimiter
 from flask_kuroneko.web import safe_path
 
@@ -142,11 +145,43 @@ def order_edit(order_id: int):
             orders.send_admin_signals(order, old_status, changed)
             flash("受注データを更新しました。", "info")
             return redirect(url_for(".order_edit", order_id=order.id))
+    return _order_page(order, form, status=400 if request.method == "POST" else 200)
+
+
+def _order_page(order: Order, form: AdminOrderForm, *, status: int = 200):
     payment = kuroneko.payment_for(str(order.id)) if order.kuroneko_method_id else None
     mails = db.session.scalars(db.select(MailMessage).where(MailMessage.order_id == order.id)
                                .order_by(MailMessage.id)).all()
     return render_template("admin/order_edit.html", order=order, form=form, payment=payment,
-                           mails=mails)
+                           mails=mails, lines_form=CsrfForm()), status
+
+
+@bp.post("/orders/<kuroneko_id:order_id>/lines")
+@admin_required
+def order_lines(order_id: int):
+    """「再計算」: new quantities of the lines, the total recalculated and saved; the extension
+    is told (order_updated): the 「決済情報」 panel then shows 利用金額 against the new total."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404)
+    back = redirect(url_for(".order_edit", order_id=order.id))
+    if not CsrfForm(request.form).validate():
+        flash("画面の有効期限が切れました。もう一度お試しください。", "error")
+        return back
+    try:
+        changed = orders.recalculate(order, orders.parse_quantities(order, request.form))
+    except orders.LineError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return back
+    if not changed:
+        flash("変更はありません。", "info")
+        return back
+    db.session.commit()
+    logger.info("admin recalculated order %s: total %s", order.id, order.total)
+    signals.order_updated.send(current_app._get_current_object(), order=order)
+    flash(f"再計算しました（合計 {order.total:,}円）。", "info")
+    return back
 
 
 @bp.get("/mail")

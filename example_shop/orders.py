@@ -57,6 +57,40 @@ def ready_for_payment(lines: list[cart.CartLine], customer: dict | None) -> bool
             or customer.get("delivery_method") in DELIVERY_BY_ID)
 
 
+class LineError(ValueError):
+    """The order lines cannot be changed like that (Japanese message for the admin)."""
+
+
+def parse_quantities(order: Order, form) -> dict[int, int]:
+    """The admin's new quantity of each line (``quantity_<line id>``), 0 = remove the line."""
+    found = {}
+    for item in order.items:
+        raw = (form.get(f"quantity_{item.id}") or "").strip()
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 3 or int(raw) > MAX_QUANTITY:
+            raise LineError(f"「{item.name}」の数量は0〜{MAX_QUANTITY}の半角数字で入力してください。")
+        found[item.id] = int(raw)
+    if not any(found.values()):
+        raise LineError("商品がなくなるため再計算できません（注文を取り消す場合は対応状況を「キャンセル」にしてください）。")
+    return found
+
+
+def recalculate(order: Order, quantities: dict[int, int]) -> bool:
+    """「再計算」: apply the quantities (0 removes the line) and the total = lines + 送料 +
+    手数料 (the fee charged at checkout stays). True when anything changed."""
+    before = (order.total, [(i.id, i.quantity) for i in order.items])
+    for item in list(order.items):
+        quantity = quantities.get(item.id, item.quantity)
+        if quantity == 0:
+            order.items.remove(item)
+        else:
+            item.quantity = quantity
+    order.total = order.subtotal + order.shipping_fee + order.payment_fee
+    return before != (order.total, [(i.id, i.quantity) for i in order.items])
+
+
+MAX_QUANTITY = 99
+
+
 def payment_label(payment_method: str, offers) -> str:
     if payment_method == BANK_TRANSFER:
         return BANK_TRANSFER_NAME
@@ -136,11 +170,24 @@ def _on_declined(sender, payment=None, order_id=None, **extra) -> None:
     db.session.commit()
 
 
+def _on_shipment_cancelled(sender, payment=None, order_id=None, **extra) -> None:
+    """出荷取消 at Yamato: the order is open again (発送済み → 新規受付), so that saving it
+    as 発送済み with the right 送り状番号 confirms the sale again."""
+    order = _shop_order(sender, order_id)
+    if order is None or payment is None or order.status != STATUS_SHIPPED:
+        return
+    order.status = STATUS_NEW
+    db.session.commit()
+    logger.info("order %s reopened after the shipment of %s was cancelled", order.id,
+                payment.order_no)
+
+
 def connect_signals() -> None:
     """Connect the receivers once per process (they check the sender is a shop app)."""
     signals.payment_authorized.connect(_on_positive, weak=False)
     signals.payment_under_review.connect(_on_positive, weak=False)
     signals.payment_declined.connect(_on_declined, weak=False)
+    signals.shipment_cancelled.connect(_on_shipment_cancelled, weak=False)
 
 
 def send_admin_signals(order: Order, old_status: str, changed_fields: bool) -> None:

@@ -28,6 +28,7 @@ from .errors import KuronekoError
 from .jobs import runner as job_runner
 from .jobs_cli import jobs_group
 from .payments.journal import claimant
+from .stats_cli import stats_command
 from .sync_cli import sync_command
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ kuroneko_cli = AppGroup("kuroneko", help="クロネコ代金後払い (flask-kur
 kuroneko_cli.add_command(sync_command)
 kuroneko_cli.add_command(jobs_group)
 kuroneko_cli.add_command(b2_group)
+kuroneko_cli.add_command(stats_command)
 
 
 def _state():

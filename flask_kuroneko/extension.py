@@ -20,13 +20,14 @@ from flask import Flask, current_app, has_app_context
 
 from . import checkout_api, config, jobs, signals
 from .admin import create_blueprint as create_admin_blueprint
+from .admin import install_host_helpers, panel_for
 from .checkout import create_blueprint as create_checkout_blueprint
 from .cli import kuroneko_cli
 from .errors import ConfigurationError
 from .jobs import celery_runner
 from .models import define_models
 from .orderdata import OrderData
-from .payments import reactions
+from .payments import payment_state, reactions
 from .runtime import KuronekoState
 from .settings import validate_overrides
 from .state import EXTENSION_KEY, current_state
@@ -79,6 +80,8 @@ class Kuroneko:
         state = KuronekoState(self, app, db)
         app.extensions[EXTENSION_KEY] = state
         self._register_blueprints(app)
+        if config.get("ADMIN_ENABLED", app):
+            install_host_helpers(app)    # the 決済情報 panel etc. post to the admin blueprint
         app.cli.add_command(kuroneko_cli)
         _connect_inbound_signals()
         logger.debug("kuroneko initialised on app %s", app.name)
@@ -227,6 +230,18 @@ class Kuroneko:
         """``payment_for`` of many orders in one query: ``{str(order id): Payment}`` (orders
         without a payment are absent). Use it in an order list instead of one call per row."""
         return checkout_api.payments_for(current_state(), order_ids)
+
+    def payment_state(self, payment: Any):
+        """Where ``payment`` stands on both sides (a ``payments.PaymentState``: our status,
+        Yamato's 取引状況 and 警報 with their times, 差異, 出荷期限, do-not-ship) — the 入金状況
+        of your order list; no query. ``{{ kuroneko_payment_state(payment) }}`` renders it."""
+        return payment_state(payment)
+
+    def payment_panel(self, order_id: Any, *, back: str | None = None):
+        """The 「決済情報」 of one of your orders as data (``admin.PaymentPanel``: payment,
+        state, 利用金額 and your order's total, the buttons' URLs, history), or None. Most hosts
+        render ``{{ kuroneko_payment_panel(order.id) }}`` in their order edit page instead."""
+        return panel_for(order_id, back=back)
 
     def conversion_tag(self, order_id: Any):
         """M13 tag (Markup) for the completion page, once per order, after 与信."""

@@ -17,7 +17,8 @@ HOOK_CONTRACTS = {
     "shipment_recorder": "(order, carrier: str, tracking_no: str) -> None; mark the order "
                          "shipped in the host (B2 import); add to db.session, do not commit",
     "order_restorer": "(snapshot: dict, placed_at: datetime) -> a new host order recreated "
-                      "from a 決済直前ログ snapshot; add to db.session and flush, do not commit",
+                      "from a 決済直前ログ snapshot (placed_at is timezone-aware, Japan time); "
+                      "add to db.session and flush, do not commit",
     "admin_guard": "() -> None when the current user may use the admin, else a Response "
                    "(login redirect or 403)",
 }

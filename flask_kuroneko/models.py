@@ -177,8 +177,7 @@ def define_models(db: Any = None) -> SimpleNamespace:
         host_order_id = sa.Column(sa.String(64), nullable=False, index=True)
         method_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payment_methods.id"), nullable=True)
         kind = sa.Column(sa.String(16), nullable=False)
-        status = sa.Column(sa.String(_STATUS_LEN), nullable=False, default=PaymentStatus.PENDING.value,
-                           index=True)
+        status = sa.Column(sa.String(_STATUS_LEN), nullable=False, default=PaymentStatus.PENDING.value)
         amount = sa.Column(sa.Integer, nullable=False)             # Yamato's current billed total
         initial_amount = sa.Column(sa.Integer, nullable=False)     # amount at authorization
         fee = sa.Column(sa.Integer, nullable=False, default=0)     # 後払い手数料 inside amount
@@ -193,9 +192,16 @@ def define_models(db: Any = None) -> SimpleNamespace:
         sms_attempts = sa.Column(sa.Integer, nullable=False, default=0)
         checkout_token = sa.Column(sa.String(64), nullable=True, unique=True)  # binds the SMS page
         yamato_status = sa.Column(sa.Integer, nullable=True)       # last KAAST0010 result
+        yamato_status_at = sa.Column(sa.DateTime, nullable=True)   # when we learned it changed
         yamato_warning = sa.Column(sa.Integer, nullable=True)
+        yamato_warning_at = sa.Column(sa.DateTime, nullable=True)
         synced_at = sa.Column(sa.DateTime, nullable=True)
-        drift = sa.Column(sa.Text, nullable=True)                  # M25: Yamato disagrees with us
+        # M25 差異: the shop (payment or host order) and Yamato disagree (payments/drift.py).
+        drift = sa.Column(sa.Text, nullable=True)                  # what disagrees (Japanese)
+        drift_kind = sa.Column(sa.String(24), nullable=True)       # drift.KINDS
+        drift_at = sa.Column(sa.DateTime, nullable=True)
+        drift_acknowledged_at = sa.Column(sa.DateTime, nullable=True)   # 「確認済み」
+        drift_acknowledged_by = sa.Column(sa.String(64), nullable=True)
         conversion_shown_at = sa.Column(sa.DateTime, nullable=True)  # M13: tag rendered once
         replaces_id = sa.Column(sa.Integer, sa.ForeignKey("kuroneko_payments.id"), nullable=True)
         # Name of the journaled Operation not settled yet (None = none). Kept on the row the
@@ -207,6 +213,15 @@ def define_models(db: Any = None) -> SimpleNamespace:
         cancelled_at = sa.Column(sa.DateTime, nullable=True)
         created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
         updated_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+        # The admin's 決済一覧 pages by id (keyset) within each filter.
+        __table_args__ = (
+            sa.Index("ix_kuroneko_payments_status_id", "status", "id"),
+            # the 与信 near Yamato's 90-day shipment limit (notice count, list filter)
+            sa.Index("ix_kuroneko_payments_status_created_at", "status", "created_at"),
+            sa.Index("ix_kuroneko_payments_kind_id", "kind", "id"),
+            sa.Index("ix_kuroneko_payments_yamato_status_id", "yamato_status", "id"),
+            sa.Index("ix_kuroneko_payments_drift_kind", "drift_kind"),
+        )
 
         @property
         def status_enum(self) -> PaymentStatus:
@@ -324,10 +339,25 @@ def define_models(db: Any = None) -> SimpleNamespace:
         started_at = sa.Column(sa.DateTime, nullable=True)
         finished_at = sa.Column(sa.DateTime, nullable=True)
 
+    class Run(Model):
+        """One background run (the sweep, ``flask kuroneko sync``): when, how long, what it
+        counted — for ``flask kuroneko stats`` and the 診断 page. Old rows are pruned."""
+        __tablename__ = "kuroneko_runs"
+        id = sa.Column(sa.Integer, primary_key=True)
+        kind = sa.Column(sa.String(16), nullable=False)            # sweep | sync
+        started_at = sa.Column(sa.DateTime, nullable=False)
+        finished_at = sa.Column(sa.DateTime, nullable=False)
+        duration_ms = sa.Column(sa.Integer, nullable=False)
+        errors = sa.Column(sa.Integer, nullable=False, default=0)
+        unreachable = sa.Column(sa.Integer, nullable=False, default=0)
+        report = sa.Column(sa.JSON, nullable=False, default=dict)
+        worker = sa.Column(sa.String(64), nullable=True)
+        __table_args__ = (sa.Index("ix_kuroneko_runs_kind_id", "kind", "id"),)
+
     models = SimpleNamespace(Settings=Settings, PaymentMethod=PaymentMethod, Payment=Payment,
                              PaymentHistory=PaymentHistory, ErrorLog=ErrorLog,
                              PrepaymentLog=PrepaymentLog, Operation=Operation, Job=Job,
-                             JobItem=JobItem)
+                             JobItem=JobItem, Run=Run)
     _defined["models"] = models
     return models
 

@@ -67,7 +67,9 @@ abandoned or expired).
 sender: the Flask app.
 payment: the Payment row.
 order_id: the host order id (str).
-message: Japanese sentence fit for the customer (str).""")
+message: Japanese sentence fit for the customer (str).
+do_not_ship: True when Yamato turned an approval into NG (a late NG found by 取引状況確認):
+    the order may already be in the shipping queue and must not ship (absent otherwise).""")
 
 sales_confirmed = _signals.signal("kuroneko.sales-confirmed", doc="""\
 Sent by the extension when a shipment was registered with Yamato (売上確定).
@@ -75,6 +77,17 @@ Sent by the extension when a shipment was registered with Yamato (売上確定).
 sender: the Flask app.
 payment: the Payment row (``carrier``, ``tracking_no`` set).
 order_id: the host order id (str).""")
+
+shipment_cancelled = _signals.signal("kuroneko.shipment-cancelled", doc="""\
+Sent by the extension when a shipment was cancelled at Yamato (出荷取消, KAASL0010
+processDiv 9): the payment is 与信 again and its 送り状番号 is gone.
+
+sender: the Flask app.
+payment: the Payment row (``tracking_no`` None).
+order_id: the host order id (str).
+
+The host may reopen the order (e.g. 発送済み back to 新規受付) so that shipping it again
+confirms the sale again. Do not send ``order_status_changed`` for that change.""")
 
 payment_cancelled = _signals.signal("kuroneko.payment-cancelled", doc="""\
 Sent by the extension when a payment was cancelled at Yamato (取消済み).
@@ -106,4 +119,4 @@ message: Japanese message for the admin (str).""")
 
 INBOUND = (order_status_changed, order_updated)
 OUTBOUND = (payment_authorized, payment_under_review, payment_declined, sales_confirmed,
-            payment_cancelled, payment_amount_changed, payment_error)
+            shipment_cancelled, payment_cancelled, payment_amount_changed, payment_error)

@@ -2,13 +2,15 @@
 ones named. Exits 1 when a payment failed or Yamato was unreachable (cron, monitoring)."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import click
 
 from . import config, payments
 from .errors import KuronekoError
-from .payments import health
+from .models import utcnow
+from .payments import health, runs
 from .payments.bulk_sync import sync_due
 
 
@@ -23,9 +25,12 @@ def sync_command(everything: bool, payment_ids: tuple[int, ...]) -> None:
         failed = _sync_each(payment_ids)
     else:
         interval = timedelta(0) if everything else timedelta(seconds=config.get("SYNC_INTERVAL"))
+        started = utcnow()
         with health.counting():
             report = sync_due(interval=interval, batch=config.get("SYNC_BATCH"),
                               concurrency=config.get("BULK_CONCURRENCY"))
+        runs.record("sync", started_at=started, report=dataclasses.asdict(report),
+                    errors=report.errors, unreachable=report.unreachable)
         click.echo(f"kuroneko sync: {report}")
         failed = report.failed
     if failed:

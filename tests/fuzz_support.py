@@ -56,7 +56,8 @@ BAD_VALUES: tuple[tuple[str, str], ...] = (
 
 #: Query parameters any page reads.
 QUERY_PARAMS = ("page", "q", "key", "status", "kind", "drift", "next", "back", "order_id",
-                "filter", "since", "until", "unexported")
+                "filter", "since", "until", "unexported",
+                "yamato", "window", "after", "before", "last", "all")
 
 #: Form fields of every form of the example shop and the extension (the union).
 FORM_FIELDS = (
@@ -66,7 +67,7 @@ FORM_FIELDS = (
     "ship_prefecture", "ship_address1", "ship_address2", "ship_phone", "delivery_method",
     "desired_date", "payment_method", "sms_phone", "checkout_token",
     # shop admin
-    "password", "status", "carrier", "tracking_no",
+    "password", "status", "carrier", "tracking_no", "quantity_1", "quantity_2",
     # kuroneko admin
     "merchant_code", "environment", "other_carrier_enabled", "smartphone_enabled",
     "ship_within_days", "fee_mode", "fee_fixed", "credit_limit", "cancel_with_order",
@@ -80,6 +81,7 @@ FORM_FIELDS = (
     "b2_shipper_building", "b2_billing_customer_code", "b2_billing_class_code", "b2_freight_no",
     "b2_header_row", "b2_columns", "b2_notice_mail", "slip_type_takkyubin", "cool_takkyubin",
     "bulk_status", "order_id",
+    "back", "dialog_back",
     # SMS page and push receiver
     "code", "ycfStrNo", "juchuNo", "keitaiNo", "giftKb", "snsKk", "smsNinKk", "smsYuuKk",
 )

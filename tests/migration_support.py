@@ -31,8 +31,8 @@ STATUSES = ("pending", "awaiting_sms", "under_review", "authorized", "declined",
 KUR_TABLES = ("kuroneko_settings", "kuroneko_payment_methods", "kuroneko_payments",
               "kuroneko_payment_history", "kuroneko_error_log", "kuroneko_prepayment_log",
               "kuroneko_operations")
-#: Tables later revisions added (0003: bulk jobs).
-ADDED_AFTER_0_1_0 = ("kuroneko_jobs", "kuroneko_job_items")
+#: Tables later revisions added (0005: bulk jobs; 0008: background runs).
+ADDED_AFTER_0_1_0 = ("kuroneko_jobs", "kuroneko_job_items", "kuroneko_runs")
 
 
 def models_0_1_0():

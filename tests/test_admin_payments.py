@@ -35,28 +35,34 @@ def fresh(db, payment_id):
     return payments.get_payment(payment_id)
 
 
+def listed(html: str) -> list[int]:
+    """The payment ids of the list's rows, in order."""
+    return [int(i) for i in re.findall(r'<tr id="payment-(\d+)"', html)]
+
+
 def test_list_shows_payments_with_filters_and_drift(app, client, db, kuroneko, shop):
     order, payment = authorized(kuroneko, shop)
     _, declined = place(kuroneko, shop["invoice"], phone="03-1234-9991")
     assert declined.kind == "declined"
     html = page(client, "/payments")
-    for value in (payment.order_no, str(order.id), "与信", "3,000円",
+    for value in (payment.order_no, str(order.id), "与信", "3,000円", "承認済み",
                   "後払い払込票タイプ（クロネコ代金後払いサービス）"):
         assert value in html
-    assert "2件" in html
-    only = page(client, "/payments?status=authorized")
-    assert payment.order_no in only and "1件" in only
-    assert "決済不可" in page(client, "/payments?status=declined")
-    assert payment.order_no in page(client, f"/payments?q={order.id}")
-    assert "0件" in page(client, "/payments?q=nothing")
-    assert "0件" in page(client, "/payments?drift=1")
+    assert listed(html) == [declined.payment.id, payment.id]          # newest first
+    assert listed(page(client, "/payments?status=authorized")) == [payment.id]
+    assert listed(page(client, "/payments?status=declined")) == [declined.payment.id]
+    assert listed(page(client, "/payments?yamato=1")) == [payment.id]  # 取引状況 承認済み
+    assert listed(page(client, f"/payments?q={order.id}")) == [payment.id]
+    assert listed(page(client, "/payments?q=nothing")) == []
+    assert listed(page(client, "/payments?drift=open")) == []
     payment = fresh(db, payment.id)
-    payment.drift = "ヤマトでは取消済み"
+    payment.drift, payment.drift_kind = "ヤマトでは取消済み", "yamato_other"
     db.session.commit()
     flagged = page(client, "/payments?drift=1")
-    assert "1件" in flagged and "⚠ 不一致" in flagged
-    assert page(client, "/payments?page=abc")       # bad page numbers never crash
-    assert "該当する決済はありません" in page(client, "/payments?page=" + "9" * 40)
+    assert listed(flagged) == [payment.id] and "⚠ 差異（取引状況の不一致）" in flagged
+    for bad in ("page=abc", "after=abc", "before=%C2%B2", "after=" + "9" * 40, "yamato=99",
+                "status=nope", "last=2"):
+        assert listed(page(client, "/payments?" + bad)) == [declined.payment.id, payment.id]
 
 
 def test_dialog_shows_status_amount_history_and_legal_buttons(app, client, db, kuroneko, shop):

@@ -84,10 +84,17 @@ def test_disagreement_goes_through_the_locked_step_and_a_resolved_drift_clears(
     report = sync_due(now=later(), interval=HOUR, batch=50, concurrency=2)
     assert (report.unchanged, report.changed, report.drifts) == (1, 1, 1)
     p = payments.get_payment(shipped_there)
-    assert p.status == "captured" and p.drift
+    assert p.status == "captured" and p.drift and p.drift_kind == "yamato_captured"
+    # Yamato and our payment agree now, but the host's order is not shipped: still a drift
     report = sync_due(now=later(4), interval=HOUR, batch=50, concurrency=2)
+    assert payments.get_payment(shipped_there).drift_kind == "yamato_captured"
+    assert report.drifts == 0                                # not reported twice
+    order = simple_shop.db.session.get(simple_shop.ShopOrder, int(p.host_order_id))
+    order.status = simple_shop.SHIPPED                       # the host records the shipment
+    simple_shop.db.session.commit()
+    report = sync_due(now=later(6), interval=HOUR, batch=50, concurrency=2)
     p = payments.get_payment(shipped_there)
-    assert p.drift is None and report.changed == 1           # Yamato and we agree now
+    assert p.drift is None and p.drift_kind is None and report.changed == 1
     assert payments.get_payment(fine).drift is None
 
 

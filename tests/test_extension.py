@@ -349,4 +349,4 @@ def test_tables_stay_off_the_hosts_metadata(tmp_path):
     assert not [t for t in db.metadata.tables if t.startswith("kuroneko_")]
     assert {"kuroneko_settings", "kuroneko_payment_methods", "kuroneko_payments",
             "kuroneko_payment_history", "kuroneko_error_log", "kuroneko_prepayment_log",
-            "kuroneko_operations", "kuroneko_jobs", "kuroneko_job_items"} == set(metadata.tables)
+            "kuroneko_operations", "kuroneko_jobs", "kuroneko_job_items", "kuroneko_runs"} == set(metadata.tables)

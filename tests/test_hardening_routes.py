@@ -47,7 +47,7 @@ def _setup(shop) -> tuple[ShopDriver, ShopDriver, dict]:
         db.session.commit()
         order_id = db.session.scalar(db.select(db.func.min(kuroneko.models.Payment.host_order_id)))
     valid = {"product_id": "1", "order_id": str(order_id), "payment_id": "1", "log_id": "1",
-             "method_id": "1", "operation": SAFE_OPERATION, "direction": "up",
+             "method_id": "1", "operation": SAFE_OPERATION, "direction": "up", "fix": "acknowledge",
              "token": sms_url.rsplit("/", 1)[1], "secret": NOTIFY_SECRET, "filename": "shop.css",
              "job_id": "1"}
     return customer, admin, valid
@@ -183,6 +183,9 @@ def test_admin_forms_never_500_or_half_write(shop):
         ("/admin/kuroneko/errors/delete", ("log_id",)),
         ("/admin/kuroneko/methods/order", ("method_id",)),
         ("/admin/orders/1", ("status", "carrier", "tracking_no")),
+        ("/admin/orders/1/lines", ("quantity_1",)),
+        ("/admin/kuroneko/payments/sync", ("payment_id", "back")),
+        ("/admin/kuroneko/payments/1/drift/acknowledge", ("back", "dialog_back")),
     ]
 
     @FUZZ_SETTINGS

@@ -33,7 +33,7 @@ def test_inbound_signal_docs():
 
 def test_signal_names_are_unique_and_namespaced():
     names = [s.name for s in signals.INBOUND + signals.OUTBOUND]
-    assert len(set(names)) == len(names) == 9
+    assert len(set(names)) == len(names) == 10
     assert all(n.startswith("kuroneko.") for n in names)
     assert signals.order_status_changed is signals._signals.signal("kuroneko.order-status-changed")
 

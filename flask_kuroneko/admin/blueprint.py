@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, redirect, url_for
 
-from .. import web
+from .. import payments, web
 from ..web import headers, layout, logmask
 from ..migrations import SchemaOutOfDate, ensure_current
 from . import common, logs_views, methods_views, payments_views, prepayment_views, settings_views
 from . import b2_export_views, b2_import_views, b2_settings_views, jobs_views
+from . import diagnostics_views, drift_views, notices, payment_list
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,10 @@ def create_blueprint() -> Blueprint:
     bp.add_url_rule("/", "index", lambda: redirect(url_for(".payments")))
     settings_views.register(bp)
     methods_views.register(bp)
+    payment_list.register(bp)
     payments_views.register(bp)
+    drift_views.register(bp)
+    diagnostics_views.register(bp)
     logs_views.register(bp)
     prepayment_views.register(bp)
     jobs_views.register(bp)
@@ -68,12 +71,7 @@ def _protect(response: Any) -> Any:
 
 def _template_context() -> dict[str, Any]:
     return {"kuroneko_base_template": common.base_template(),
-            "kuroneko_error_notice": _error_notice, "jst": common.jst,
+            "kuroneko_error_notice": notices.newest_error, "jst": common.jst,
+            "kuroneko_open_drifts": payments.open_drift_count,
+            "kuroneko_ship_window_closing": notices.ship_window_closing,
             "FLASH_ERROR": common.FLASH_ERROR}
-
-
-def _error_notice() -> str | None:
-    """M22: while any 決済エラーログ exists every admin page says so, with the newest time."""
-    st = common.state()
-    newest = st.db.session.scalar(sa.select(sa.func.max(st.models.ErrorLog.created_at)))
-    return common.jst(newest) if newest is not None else None

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import payments
 from ..payments import journal
 from ..errors import ApiConnectionError, ApiError, AuthenticationError, ConfigurationError
 from ..hooks import HOOK_CONTRACTS
@@ -77,9 +78,8 @@ def checks(request: Any) -> list[Check]:
     result.append(Check(open_ops == 0, "未確定の処理",
                         "ありません。" if not open_ops else
                         f"{open_ops}件あります。「flask kuroneko worker」（ワーカー）が動いているか確認してください。"))
-    drift = session.scalar(sa.select(sa.func.count(models.Payment.id)).where(
-        models.Payment.drift.is_not(None))) or 0
-    result.append(Check(drift == 0, "ヤマトとの不一致",
+    drift = payments.open_drift_count()
+    result.append(Check(drift == 0, "ヤマトとの差異",
                         "ありません。" if not drift else
-                        f"{drift}件の決済でヤマト側の状況と不一致があります（決済一覧の「不一致」）。"))
+                        f"{drift}件の決済で当店とヤマトの状況に差異があります（差異一覧で対応してください）。"))
     return result

@@ -163,6 +163,7 @@ def mark_shipment_cancelled(tx: Tx) -> None:
     yamato_side.learned(p, TS.APPROVED)
     p.tracking_no = p.process_div = None
     tx.history("OK", label="出荷取消")
+    tx.emit("shipment_cancelled")
 
 
 def cancel_shipment(payment_id: int, *, actor: str | None = None) -> Any:
@@ -255,9 +256,10 @@ def replacement_of(tx: Tx) -> Any | None:
         .order_by(P.id).limit(1).with_for_update()).first()
 
 
-def record_amount_change(tx: Tx, total: int) -> None:
+def record_amount_change(tx: Tx, total: int, *, detail: str | None = None) -> None:
     old_amount, tx.payment.amount = tx.payment.amount, total
-    tx.history("OK", label="利用額変更", amount=total, detail=f"{old_amount:,}円 → {total:,}円")
+    tx.history("OK", label="利用額変更", amount=total,
+               detail=f"{old_amount:,}円 → {total:,}円" + (f"（{detail}）" if detail else ""))
     tx.emit("payment_amount_changed", old_amount=old_amount, new_amount=total)
 
 
@@ -293,6 +295,10 @@ def change_amount(payment_id: int, *, actor: str | None = None) -> Any:
             take_over_answer(tx)
         elif answer.ok:
             record_amount_change(tx, data.total)
+            journal.settle(op, journal.DONE, payment=p)
+        elif isinstance(answer.error, ApiError) and answer.error.code == "kaakk049E":
+            # Yamato already bills this total (changed in Yamato's own screen): adopt it.
+            record_amount_change(tx, data.total, detail="ヤマトでは既にこの金額に変更されていました")
             journal.settle(op, journal.DONE, payment=p)
         elif (isinstance(answer.error, ApiError) and answer.error.code == "kaakk050E"
               and p.kind != PaymentKind.SMARTPHONE.value and data.total > p.amount):

@@ -92,8 +92,14 @@ def agrees(row: Any, answer: Answer) -> bool:
             and answer.result.status in AGREEING.get(row.status, ()))
 
 
+def changed_at(column: Any, stamp: Any, new: int, now: datetime) -> Any:
+    """SQL: ``now`` where ``column`` takes a new value, else the old time (yamato_side.learned)."""
+    return sa.case((sa.or_(column.is_(None), column != new), now), else_=stamp)
+
+
 def stamp_unchanged(rows: Iterable[tuple[Any, Answer]], now: datetime) -> int:
-    """One UPDATE per distinct (取引状況, 警報): synced_at, yamato_status, yamato_warning."""
+    """One UPDATE per distinct (取引状況, 警報): synced_at, yamato_status, yamato_warning (and
+    their times when they changed)."""
     state = current_state()
     P = state.models.Payment
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -102,7 +108,12 @@ def stamp_unchanged(rows: Iterable[tuple[Any, Answer]], now: datetime) -> int:
     for (yamato, warning), ids in groups.items():
         state.db.session.execute(
             sa.update(P).where(P.id.in_(ids), P.open_operation.is_(None))
-            .values(synced_at=now, yamato_status=yamato, yamato_warning=warning)
+            # The times first: MariaDB evaluates SET left to right, with the new values.
+            .ordered_values(
+                (P.yamato_status_at, changed_at(P.yamato_status, P.yamato_status_at, yamato, now)),
+                (P.yamato_warning_at, changed_at(P.yamato_warning, P.yamato_warning_at, warning,
+                                                 now)),
+                (P.synced_at, now), (P.yamato_status, yamato), (P.yamato_warning, warning))
             .execution_options(synchronize_session=False))
     state.db.session.commit()
     return sum(len(ids) for ids in groups.values())

@@ -21,7 +21,7 @@ from flask import Flask
 from ..errors import KuronekoError
 from ..models import PaymentStatus as S
 from ..state import current_state
-from . import aftersales, history
+from . import aftersales, drift, history
 from .lookups import current_payment
 from .pipeline import send_signal
 
@@ -87,6 +87,14 @@ def _ship(app: Flask, data: Any, payment: Any) -> None:
                data.tracking_no, actor="order")
 
 
+def _review_drift(app: Flask, data: Any) -> None:
+    """After the reaction's own work: a 差異 the host's change made or resolved (drift.py)."""
+    payment = current_payment(data.order_id)
+    if payment is not None and (payment.drift_kind is not None or payment.status in (
+            S.AUTHORIZED.value, S.CAPTURED.value)):
+        _guard(app, "check_drift", payment, drift.check, payment.id, data=data)
+
+
 def _payment_and_data(app: Flask, order: Any) -> tuple[Any, Any]:
     state = current_state()
     # The host's change is made durable first: whatever happens to the payment afterwards
@@ -112,6 +120,7 @@ def on_order_status_changed(app: Flask, order: Any, old: Any = None, new: Any = 
         elif new in cancelled and settings.cancel_with_order and payment.status in (
                 S.AUTHORIZED.value, S.CAPTURED.value):
             _guard(app, "cancel", payment, aftersales.cancel, payment.id, actor="order")
+        _review_drift(app, data)
     except Exception as exc:
         logger.exception("kuroneko: reaction to a status change failed")
         _report(payment, "order_status_changed", exc)
@@ -132,6 +141,7 @@ def on_order_updated(app: Flask, order: Any, **extra: Any) -> None:
         if (settings.change_amount_with_order and data.total != payment.amount
                 and payment.status in (S.AUTHORIZED.value, S.CAPTURED.value)):
             _guard(app, "change_amount", payment, aftersales.change_amount, payment.id, actor="order")
+        _review_drift(app, data)
     except Exception as exc:
         logger.exception("kuroneko: reaction to an order update failed")
         _report(payment, "order_updated", exc)

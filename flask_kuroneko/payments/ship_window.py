@@ -9,7 +9,7 @@ re-authorized by the shop (Yamato would send the customer a new SMS code to ente
 """
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from .. import config
@@ -49,3 +49,14 @@ def warning(payment: Any, today: date | None = None) -> str | None:
         return (f"出荷期限（{closes_on(payment):%Y-%m-%d}）を過ぎています。売上確定するには再与信してください。")
     return (f"出荷期限（{closes_on(payment):%Y-%m-%d}）まであと{left}日です。期限までに発送できない場合は"
             "再与信してください。")
+
+
+def closing_condition(P: Any, today: date | None = None) -> Any:
+    """SQL: the 与信 payments :func:`closing_soon` flags (the admin's list filter and notice).
+    Their JST request day is at most ``today + warning days - 90``, i.e. they were created
+    before the next JST midnight after that day (naive UTC in the table)."""
+    last_day = (today or now_jst().date()) + timedelta(
+        days=config.get("SHIP_WINDOW_WARNING_DAYS") - WINDOW_DAYS)
+    midnight = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=JST)
+    before = midnight.astimezone(timezone.utc).replace(tzinfo=None)
+    return (P.status == S.AUTHORIZED.value) & (P.created_at < before)

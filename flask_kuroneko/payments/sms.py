@@ -99,7 +99,7 @@ def conclude_verification(tx: Tx, op: Any, answer: Answer) -> SmsOutcome:
         return SmsOutcome(K.RETRY, p, attempts_left=attempts_left(p),
                           message=messages.MSG_SMS_WRONG)
     if result == SmsResult.EXPIRED:
-        p.yamato_status = int(TS.VOIDED)   # Yamato voided this attempt; 「再送信」 may follow
+        yamato_side.learned(p, TS.VOIDED)   # Yamato voided this attempt; 「再送信」 may follow
         return SmsOutcome(K.EXPIRED, p, message=messages.MSG_SMS_EXPIRED)
     if result == SmsResult.NOT_AWAITING:     # e.g. already authenticated: ask Yamato
         found = inquire("status", p.order_no)
@@ -109,7 +109,7 @@ def conclude_verification(tx: Tx, op: Any, answer: Answer) -> SmsOutcome:
             tx.emit("payment_authorized")
             return SmsOutcome(K.AUTHORIZED, p)
         if yamato == TS.VOIDED:
-            p.yamato_status = int(TS.VOIDED)
+            yamato_side.learned(p, TS.VOIDED)
             return SmsOutcome(K.EXPIRED, p, message=messages.MSG_SMS_EXPIRED)
     message = (messages.MSG_SMS_NOT_DELIVERED if result == SmsResult.SMS_NOT_DELIVERED
                else messages.MSG_SMS_FAILED)

@@ -22,7 +22,7 @@ from .. import config
 from ..errors import KuronekoError
 from ..models import PaymentStatus as S, utcnow
 from ..state import current_state
-from . import health, journal, status
+from . import drift, health, journal, runs, status
 from .aftersales import retire_replaced
 from .recovery import resolve, settle_operation
 from .sms import abandon_sms
@@ -46,6 +46,7 @@ class SweepReport:
     replacements_retired: int = 0
     synced: int = 0
     drifts: int = 0
+    drifts_resolved: int = 0
     errors: int = 0
     yamato_unreachable: int = 0       # requests that got no usable answer from Yamato
 
@@ -108,11 +109,14 @@ def sweep(*, now: datetime | None = None, worker_id: str | None = None,
         sync_interval = timedelta(seconds=config.get("SYNC_INTERVAL"))
     if sync_batch is None:
         sync_batch = config.get("SYNC_BATCH")
+    started = utcnow()
     with health.counting() as tally:
         report = sweep_steps(now=now, worker_id=worker_id, sync_interval=sync_interval,
                              sync_batch=sync_batch)
     report.yamato_unreachable = tally.unreachable
     logger.info("kuroneko sweep: %s", report)
+    runs.record("sweep", started_at=started, report=report.as_dict(), errors=report.errors,
+                unreachable=report.yamato_unreachable, worker=worker_id)
     return report
 
 
@@ -155,4 +159,7 @@ def sweep_steps(*, now: datetime | None, worker_id: str | None, sync_interval: t
     report.synced = synced.unchanged + synced.changed
     report.drifts = synced.drifts
     report.errors += synced.errors
+
+    # 6. Recorded drifts no sync visits (Yamato no longer holds them; the host's side).
+    report.drifts_resolved = drift.review_recorded()
     return report

@@ -1,5 +1,6 @@
 """取引状況確認 (KAAST0010): compare Yamato's 取引状況 with ours, follow Yamato's facts, and
-record a drift (M25: something was done in Yamato's own admin screen).
+record a drift (M25: something was done in Yamato's own admin screen; drift.py keeps it until
+it is resolved or marked 「確認済み」).
 
 A status inquiry changes nothing at Yamato, so it runs in one locked step without a journal
 row (pipeline.py); everything it changes goes through the status writer.
@@ -10,8 +11,8 @@ import logging
 from typing import Any
 
 from ..models import PaymentStatus as S, utcnow
-from ..yamato.codes import CreditDecision, Operation as Api, TransactionStatus as TS
-from . import messages, status
+from ..yamato.codes import CreditDecision, TransactionStatus as TS
+from . import drift, messages, status, yamato_side
 from .aftersales import retire_later
 from .authorization import apply_decision
 from .pipeline import Answer, Tx, inquire, locked
@@ -45,34 +46,38 @@ def settle_open(tx: Tx, yamato: TS, now: Any) -> None:
 
 
 def drift_text(current: S, yamato: TS) -> tuple[str, str]:
-    """(error-log code, Japanese text) for a disagreement between us and Yamato."""
+    """(drift kind, Japanese text) for a disagreement between us and Yamato."""
     if yamato in (TS.NOT_AVAILABLE, TS.VOIDED) and current is S.AUTHORIZED:
-        return "late_ng", ("与信の後、ヤマトの審査で「決済不可」になりました。この注文の商品は発送しないで"
-                           "ください（お客様には別のお支払い方法をご案内ください）。")
-    return "drift", (f"ヤマトの取引状況は「{yamato.label}」ですが、当店の決済状況は「{current.label}」です。"
-                     "ヤマトの管理画面で操作された可能性があります。")
+        return drift.LATE_NG, ("与信の後、ヤマトの審査で「決済不可」になりました。この注文の商品は発送しないで"
+                               "ください（お客様には別のお支払い方法をご案内ください）。")
+    text = (f"ヤマトの取引状況は「{yamato.label}」ですが、当店の決済状況は「{current.label}」です。"
+            "ヤマトの管理画面で操作された可能性があります。")
+    if yamato == TS.CANCELLED and current in status.HELD:
+        return drift.YAMATO_CANCELLED, text + "この注文は発送しないでください。"
+    if yamato in SHIPPED and current is S.AUTHORIZED:
+        return drift.YAMATO_CAPTURED, text
+    if yamato == TS.APPROVED and current is S.CAPTURED:
+        return drift.YAMATO_SHIPMENT_CANCELLED, text
+    return drift.YAMATO_OTHER, text
 
 
 def reconcile(tx: Tx, yamato: TS) -> None:
-    """Compare Yamato's 取引状況 with ours; record drift (M25) and follow Yamato's facts. A
-    drift that Yamato's state no longer shows is cleared."""
+    """Compare Yamato's 取引状況 with ours; record drift (M25) and follow Yamato's facts. When
+    Yamato agrees, a recorded drift is checked and cleared if resolved (drift.review)."""
     p, now = tx.payment, utcnow()
-    p.yamato_status, p.synced_at = int(yamato), now
+    yamato_side.learned(p, yamato, now=now)
+    p.synced_at = now
     if status.is_open(p):
         settle_open(tx, yamato, now)
         return
     if yamato in AGREEING.get(p.status, ()):
-        if p.drift:
-            p.drift = None
-            tx.history("状態一致", label="取引状況確認",
-                       detail=f"ヤマトの取引状況「{yamato.label}」と一致しました。")
+        drift.review(tx, yamato_agrees=True)
         return
     current = status.status_of(p)
-    code, text = drift_text(current, yamato)
-    p.drift = f"{now:%Y-%m-%d %H:%M} {text}"
-    tx.history("決済不可" if code == "late_ng" else "状態不一致", label="取引状況確認", detail=text)
-    tx.error_log(text, code=code, api=Api.STATUS)
-    tx.emit("payment_error", operation="sync_status", code=code, message=text)
+    kind, text = drift_text(current, yamato)
+    if not drift.record(tx, kind, text, now=now,
+                        code="late_ng" if kind == drift.LATE_NG else "drift"):
+        return                                   # known already, nothing new to follow
     if yamato == TS.CANCELLED and status.can_move(current, S.CANCELLED):
         status.move(p, S.CANCELLED, now=now)
         tx.emit("payment_cancelled")
@@ -84,7 +89,7 @@ def reconcile(tx: Tx, yamato: TS) -> None:
         p.tracking_no = p.process_div = None
     elif yamato in (TS.NOT_AVAILABLE, TS.VOIDED) and current is S.AUTHORIZED:
         status.move(p, S.DECLINED, now=now)
-        tx.emit("payment_declined", message=messages.MSG_DECLINED)
+        tx.emit("payment_declined", message=messages.MSG_DECLINED, do_not_ship=True)
 
 
 def apply_status_answer(tx: Tx, answer: Answer) -> None:
@@ -93,15 +98,14 @@ def apply_status_answer(tx: Tx, answer: Answer) -> None:
     if not answer.ok:
         exc = answer.error
         if getattr(exc, "code", None) == "kaast008E" and p.status in AGREEING:
-            text = "ヤマトにこの決済の取引が見つかりません。"
-            p.drift, p.synced_at = f"{utcnow():%Y-%m-%d %H:%M} {text}", utcnow()
-            tx.history("状態不一致", detail=text)
-            tx.error_log(text, code=exc.code, api=Api.STATUS)
+            p.synced_at = utcnow()
+            drift.record(tx, drift.YAMATO_MISSING, "ヤマトにこの決済の取引が見つかりません。",
+                         code=exc.code)
         else:
             logger.warning("kuroneko: KAAST0010 for %s failed: %s", p.order_no, exc)
             tx.error = exc
         return
-    p.yamato_warning = int(answer.result.warning)
+    yamato_side.warned(p, answer.result.warning)
     reconcile(tx, answer.result.status)
 
 

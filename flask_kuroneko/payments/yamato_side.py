@@ -10,11 +10,13 @@ have moved on since we looked, and only shape what the dialog offers.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from ..errors import InvalidTransition
-from ..yamato.codes import TransactionStatus as TS
+from ..models import utcnow
+from ..yamato.codes import TransactionStatus as TS, WarningCode
 
 #: Operation -> Yamato states in which Yamato accepts it (spec §4.9; 請求書再発行: after the
 #: sale is confirmed at Yamato; 警報メール送信済み follows CSC's allowlist).
@@ -55,9 +57,29 @@ def check(operation: str, payment: Any, label: str) -> None:
             current=payment.status, operation=operation)
 
 
-def learned(payment: Any, state: TS) -> None:
-    """Record Yamato's state after our own operation moved it (or an inquiry told us)."""
+def learned(payment: Any, state: TS, *, now: datetime | None = None) -> None:
+    """Record Yamato's state after our own operation moved it (or an inquiry told us);
+    ``yamato_status_at`` says when we first saw this state (Yamato does not tell when)."""
+    if payment.yamato_status != int(state) or payment.yamato_status_at is None:
+        payment.yamato_status_at = now or utcnow()
     payment.yamato_status = int(state)
+
+
+def warned(payment: Any, warning: WarningCode | int, *, now: datetime | None = None) -> None:
+    """Record Yamato's 警報 (KAAST0010 ``warning``) and when we first saw it."""
+    if payment.yamato_warning != int(warning):
+        payment.yamato_warning_at = now or utcnow()
+    payment.yamato_warning = int(warning)
+
+
+def warning_label(payment: Any) -> str:
+    """Yamato's 警報 in its words; "" when there is none (or none known)."""
+    if not payment.yamato_warning:
+        return ""
+    try:
+        return WarningCode(payment.yamato_warning).label
+    except ValueError:
+        return WarningCode.UNKNOWN.label
 
 
 def yamato_label(payment: Any) -> str:

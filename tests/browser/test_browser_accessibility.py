@@ -160,7 +160,8 @@ def test_admin_pages_have_no_serious_violations(live_shop, browser):
                 f"{kuroneko_admin}/payments", f"{kuroneko_admin}/payments/{payment.id}",
                 f"{kuroneko_admin}/settings", f"{kuroneko_admin}/methods",
                 f"{kuroneko_admin}/errors", f"{kuroneko_admin}/prepayment",
-                f"{kuroneko_admin}/prepayment/{log_id}"):
+                f"{kuroneko_admin}/prepayment/{log_id}", f"{kuroneko_admin}/drifts",
+                f"{kuroneko_admin}/diagnostics"):
         page.goto(url)
         assert page.url.startswith(url.split("?")[0]), page.url
         problems += axe_problems(page)
@@ -186,6 +187,10 @@ def test_admin_pages_have_no_serious_violations(live_shop, browser):
     page.fill("#b2_freight_no", "1")
     page.click("#b2-settings-save")
     page.wait_for_selector("#error-b2_freight_no")
+    # the 「決済情報」 dialog of the shop's order edit page, open
+    page.goto(f"{base}/admin/orders/{order_id}")
+    page.click("#kuroneko-open-dialog")
+    page.wait_for_selector("#kuroneko-payment-dialog", state="visible")
     problems += axe_problems(page)
     # a settings page with errors: each one tied to its field
     page.goto(f"{kuroneko_admin}/settings")
