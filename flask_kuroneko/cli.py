@@ -261,10 +261,17 @@ def worker(interval: int | None, once: bool, max_runs: int | None) -> None:
         _exit_if_failed(report)
 
 
+JOB_SLICE_FLOOR = 2.0
+
+
 def between_sweeps(worker_id: str, stop: threading.Event, seconds: float) -> None:
     """The worker's hook point between two sweeps: bulk jobs run here (``jobs.runner.work``
     returns when ``seconds`` are over or ``stop`` is set, items in flight finished); without
-    queued jobs it only waits. A failure is logged and the worker goes on."""
+    queued jobs it only waits. A failure is logged and the worker goes on.
+
+    Jobs get at least JOB_SLICE_FLOOR seconds even when the sweep took the whole interval:
+    on a shop whose sweep overruns its interval, bulk jobs would otherwise never run."""
+    seconds = max(seconds, JOB_SLICE_FLOOR)
     deadline = time.monotonic() + seconds
     try:
         job_runner.work(worker_id, stop, seconds)

@@ -48,6 +48,24 @@ def test_the_worker_takes_over_the_items_of_a_dead_runner(app, kuroneko, shop):
     assert item.outcome == "captured" and item.attempts == 2
 
 
+def test_jobs_run_even_when_the_sweep_overruns_its_interval(app, kuroneko, shop, simulator):
+    """A sweep slower than the interval (here: Yamato answers the status sync in 1.5 s, the
+    interval is 1 s) still leaves the jobs their slice (cli.JOB_SLICE_FLOOR): no starvation."""
+    save_settings({"other_carrier_enabled": True})
+    [p] = authorized(kuroneko, shop)
+    job_id = kuroneko.start_bulk_ship([ship(p, OTHER)]).id
+    P = models().Payment
+    simple_shop.db.session.execute(sa.update(P).values(synced_at=None))   # due for the sync
+    simple_shop.db.session.commit()
+    simulator.inject_fault("latency", operation="KAAST0010", seconds=1.5)
+    app.config["KURONEKO_JOBS_POLL_INTERVAL"] = 1
+    result = worker(app, "--interval", "1", "--max-runs", "2")
+    assert result.exit_code == 0, result.output
+    assert "synced=1" in result.output.replace(" ", ""), result.output   # the slow sync ran
+    [item] = items(store.get_job(job_id))
+    assert item.outcome == "captured"
+
+
 def test_a_failing_job_run_does_not_stop_the_worker(app, db, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")

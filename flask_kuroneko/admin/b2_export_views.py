@@ -86,8 +86,12 @@ def chosen_payments(form: Any) -> list[Any]:
     return b2_export.authorized_payments(ids=ids) if ids else []
 
 
-def build_or_refuse(payments: list[Any]) -> tuple[Any, Any]:
-    """(outcome, None) or (None, the response that explains why no file can be made)."""
+def posted_export() -> tuple[Any, Any]:
+    """The export the posted form asks for: (outcome, None), or (None, the response that
+    explains why no file can be made: CSRF refused, nothing chosen, B2 settings incomplete)."""
+    if not B2ExportForm(request.form).validate():
+        return None, common.csrf_refused()
+    payments = chosen_payments(request.form)
     if not payments:
         common.error("出力する注文を選んでください（「与信」の注文のみ出力できます）。")
         return None, list_page()
@@ -99,10 +103,7 @@ def build_or_refuse(payments: list[Any]) -> tuple[Any, Any]:
 
 
 def preview():
-    form = B2ExportForm(request.form)
-    if not form.validate():
-        return common.csrf_refused()
-    outcome, refusal = build_or_refuse(chosen_payments(request.form))
+    outcome, refusal = posted_export()
     if refusal is not None:
         return refusal
     return common.render("b2_export_preview.html", outcome=outcome, result=outcome.result,
@@ -110,10 +111,7 @@ def preview():
 
 
 def download():
-    form = B2ExportForm(request.form)
-    if not form.validate():
-        return common.csrf_refused()
-    outcome, refusal = build_or_refuse(chosen_payments(request.form))
+    outcome, refusal = posted_export()
     if refusal is not None:
         return refusal
     result = outcome.result
