@@ -164,6 +164,21 @@ def test_yamato_error_and_unreachable_are_flashed(app, client, db, kuroneko, sho
     assert "（ヤマトに結果を確認中）" in html
 
 
+def test_sync_status_settles_an_unknown_outcome_at_once(app, client, db, kuroneko, shop,
+                                                        simulator, calls):
+    """「取引状況確認」 on a payment whose 取消 got no answer settles that 取消 from Yamato's own
+    answer now (the request reached Yamato: the payment is 取消), not at the next sweep."""
+    _, payment = authorized(kuroneko, shop)
+    simulator.inject_fault("drop", operation="KAACL0010")      # processed, answer lost
+    html = text(post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/cancel"))
+    assert "結果を確認中" in html and fresh(db, payment.id).open_operation == "cancel"
+    html = text(post(client, f"/payments/{payment.id}", f"/payments/{payment.id}/sync_status"))
+    assert "「取引状況確認」を行いました（現在の状況：取消済み）" in html, html
+    p = fresh(db, payment.id)
+    assert (p.status, p.open_operation) == ("cancelled", None)
+    assert calls["KAACL0010"] == 1                            # asked, never sent twice
+
+
 def test_unknown_operation_and_missing_token(app, client, db, kuroneko, shop):
     _, payment = authorized(kuroneko, shop)
     assert client.post(f"{PREFIX}/payments/{payment.id}/capture").status_code == 404

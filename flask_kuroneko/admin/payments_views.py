@@ -93,7 +93,7 @@ def _run(operation: str, payment_id: int) -> Any:
     if operation == "cancel_shipment":
         return payments.cancel_shipment(payment_id, actor=common.ACTOR)
     if operation == "sync_status":
-        return payments.sync_status(payment_id)
+        return payments.check_status(payment_id)
     if operation == "reauthorize":
         return payments.reauthorize(payment_id, actor=common.ACTOR)
     form = ReissueForm(request.form)

@@ -37,7 +37,7 @@ from .lookups import (current_payment, get_payment, operations_for, payment_by_o
 from .outcomes import OutcomeKind, PaymentOutcome, SmsOutcome, SmsOutcomeKind
 from .overview import PaymentState
 from .overview import state_of as payment_state
-from .recovery import resolve, settle_operation
+from .recovery import check_status, resolve, settle_operation
 from .sms import (SMS_MAX_ATTEMPTS, SMS_MAX_RESTARTS, abandon_sms, handle_sms_push, restart_sms,
                   verify_sms)
 from .ship_window import closes_on as ship_window_closes_on
@@ -56,7 +56,7 @@ __all__ = [
     "SMS_MAX_ATTEMPTS", "SMS_MAX_RESTARTS", "SmsOutcome", "SmsOutcomeKind", "SweepReport",
     "YAMATO_CARRIERS", "abandon_sms", "acknowledge_drift", "authorize", "cancel",
     "cancel_shipment", "capture", "capture_plan", "change_amount", "change_tracking",
-    "check_drift", "current_payment", "declined_by_timeout", "do_not_ship", "drift_fix_options",
+    "check_drift", "check_status", "current_payment", "declined_by_timeout", "do_not_ship", "drift_fix_options",
     "drift_label", "fix_drift", "get_payment", "handle_sms_push", "is_yamato_carrier",
     "open_drift_count", "operations_for", "payment_by_order_no", "payment_by_token",
     "payment_state", "payments_for", "payments_of_order", "standing",

@@ -40,7 +40,7 @@ from .aftersales import (host_order_data, mark_cancelled, mark_captured,
 from .authorization import apply_decision, conclude
 from .lookups import get_payment
 from .pipeline import Tx, ask_yamato, inquire, locked
-from .sync import SHIPPED, reconcile
+from .sync import SHIPPED, reconcile, sync_status
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +311,19 @@ def finish_attempt(tx: Tx, op: Any, result: str, now: datetime) -> str:
         return journal.FAILED
     journal.settle(op, result, payment=tx.payment, now=now)
     return result
+
+
+def check_status(payment_id: int) -> Any:
+    """The admin's 「取引状況確認」: an operation whose outcome is unknown (a timeout, a crash) is
+    settled first, from Yamato's own answer as the sweep would — unless its request is still in
+    flight (a live process holds the claim: then the usual 確認中 refusal) —, then KAAST0010
+    refreshes Yamato's side. The merchant need not wait for the next sweep."""
+    state = current_state()
+    op = journal.open_operation(state.db.session, state.models, int(payment_id))
+    if op is not None:
+        gone = op.claimed_by if journal.process_gone(op.claimed_by) else None
+        settle_operation(op.id, worker_id=journal.claimant("admin"), force=True, stale_owner=gone)
+    return sync_status(payment_id)
 
 
 def resolve(payment_id: int) -> Any:
