@@ -14,7 +14,7 @@ from flask_kuroneko import secretbox
 from flask_kuroneko.secretbox import SecretBox, SecretBoxError
 from fuzz_support import BAD_VALUES
 from test_checkout import start_sms
-from test_example_shop import payments, shop, shop_config, text  # noqa: F401
+from shop_support import payments, text
 
 pytestmark = pytest.mark.security
 PASSWORD = "Pw7xQ9zK"                       # Yamato: up to 8 letters and digits

@@ -9,8 +9,7 @@ import re
 import pytest
 
 from example_shop.testing import ShopDriver, csrf_token
-from test_example_shop import (SANDBOX_MERCHANT, admin_login, follow, orders, payments, shop,  # noqa: F401
-                               shop_config, text, yamato_slip)
+from shop_support import SANDBOX_MERCHANT, admin_login, follow, orders, payments, text, yamato_slip
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from example_shop.testing import ShopDriver, csrf_token
-from test_example_shop import admin_login, follow, orders, payments, shop, shop_config, text  # noqa: F401
-from test_example_shop import yamato_slip
+from shop_support import admin_login, follow, orders, payments, text, yamato_slip
 
 
 def test_bulk_shipped_with_a_mixed_selection(shop):

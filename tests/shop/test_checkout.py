@@ -11,8 +11,7 @@ from datetime import timedelta
 import pytest
 
 from example_shop.testing import ShopDriver
-from test_example_shop import (SANDBOX_MERCHANT, driver, mails, orders, payments, shop,  # noqa: F401
-                               shop_config, text)
+from shop_support import SANDBOX_MERCHANT, mails, orders, payments, text
 
 MOBILE = "090-1234-5678"
 
@@ -436,7 +435,7 @@ def test_reloaded_place_order_still_reaches_the_sms_page(driver, shop, simulator
     import threading
     import time
 
-    from test_example_shop import MUG
+    from shop_support import MUG
     simulator.inject_fault("latency", operation="KAARA0010", seconds=1.0)
     driver.add_to_cart(MUG)
     driver.enter_customer()

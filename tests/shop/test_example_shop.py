@@ -1,88 +1,17 @@
 """The example shop end to end through the real extension, service, client and the
 in-process sandbox (nothing of ours is mocked): catalogue, availability (M10), 銀行振込 next to
 後払い, 払込票タイプ outcomes (M11), double submit, Yamato unreachable, the demo admin (M15/M16)
-and mails. スマホタイプ and the checkout blueprint: tests/test_checkout.py.
+and mails. スマホタイプ and the checkout blueprint: tests/shop/test_checkout.py.
 """
 from __future__ import annotations
-
-import re
 
 import pytest
 
 from example_shop.testing import CUSTOMER, ShopDriver, csrf_token
 from schema_support import drop_tables
-
-SANDBOX_MERCHANT = "12345678901"
-MUG, TOWEL, KETTLE, CAMERA, DOWNLOAD, SUBSCRIPTION = 1, 2, 3, 4, 5, 6
-
-
-@pytest.fixture
-def shop_config() -> dict:
-    return {}
-
-
-@pytest.fixture
-def shop(database_url, simulator, shop_config):
-    from example_shop import create_app, db
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
-                      "SQLALCHEMY_DATABASE_URI": database_url, "SHOP_SIMULATOR": simulator,
-                      "SHOP_SANDBOX_MOUNT": None, **shop_config})
-    yield app
-    with app.app_context():
-        drop_tables(db)
-
-
-@pytest.fixture
-def driver(shop) -> ShopDriver:
-    return ShopDriver(shop.test_client())
-
-
-def orders(shop):
-    from example_shop.extensions import db
-    from example_shop.models import Order
-    with shop.app_context():
-        rows = db.session.scalars(db.select(Order).order_by(Order.id)).all()
-        for o in rows:
-            o.items  # load lines before leaving the context
-        db.session.expunge_all()
-        return rows
-
-
-def payments(shop):
-    from example_shop.extensions import db, kuroneko
-    with shop.app_context():
-        Payment = kuroneko.models.Payment
-        rows = db.session.scalars(db.select(Payment).order_by(Payment.id)).all()
-        db.session.expunge_all()
-        return rows
-
-
-def mails(shop, kind=None):
-    from example_shop.extensions import db
-    from example_shop.models import MailMessage
-    with shop.app_context():
-        query = db.select(MailMessage).order_by(MailMessage.id)
-        if kind:
-            query = query.where(MailMessage.kind == kind)
-        rows = db.session.scalars(query).all()
-        db.session.expunge_all()
-        return rows
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def method_block(page: str, kind: str) -> str:
-    """The HTML of one payment method on the payment page."""
-    return re.search(rf'id="method-{kind}".*?(?=<div class="method|<p><a class="button)', page,
-                     re.S).group(0)
-
-
-def follow(driver: ShopDriver, response):
-    assert response.status_code in (301, 302, 303), (response.status_code, text(response)[:500])
-    return driver.get(response.location)
-
+from shop_support import (CAMERA, DOWNLOAD, KETTLE, MUG, SANDBOX_MERCHANT, SUBSCRIPTION, TOWEL,
+                          admin_login, follow, mails, method_block, orders, payments, text,
+                          yamato_slip)
 
 # ------------------------------------------------------------------ catalogue, cart, payment page
 
@@ -315,10 +244,6 @@ def test_completion_page_only_for_the_buyer(driver, shop):
 # ------------------------------------------------------------------ demo admin
 
 
-def admin_login(driver: ShopDriver):
-    response = driver.post_form("/admin/login", "/admin/login", {"password": "admin"})
-    assert response.status_code == 302
-
 
 def test_admin_requires_login(shop):
     client = shop.test_client()
@@ -339,10 +264,6 @@ def test_admin_order_list_shows_payment_id_and_status(driver, shop):
         assert p.order_no in page
     assert "与信" in page and "決済不可" in page and "銀行振込" not in page
 
-
-def yamato_slip(seed: int = 1234567890) -> str:
-    """A 12-digit Yamato slip number passing the mod-7 check digit."""
-    return f"{seed:011d}{seed % 7}"
 
 
 def test_admin_shipping_with_yamato_slip_confirms_the_sale(driver, shop, simulator):

@@ -16,7 +16,7 @@ from fuzz_support import (BAD_VALUES, FORM_FIELDS, QUERY_PARAMS, Tally, csrf_tok
                           db_fingerprint, fill_rule, form_body, url_quote)
 from summary import record_area
 from test_checkout import start_sms
-from test_example_shop import shop, shop_config, text  # noqa: F401  (fixtures)
+from shop_support import text
 
 NOTIFY_SECRET = "fuzz-notify-secret-0123456789"
 #: Endpoints whose only input is the CSRF token: posting them with a valid token is a real

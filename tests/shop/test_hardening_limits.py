@@ -9,7 +9,7 @@ import pytest
 from example_shop.testing import ShopDriver, csrf_token
 from service_support import place, setup_shop
 from test_checkout import MOBILE, code_of, latest, start_sms
-from test_example_shop import orders, payments, shop, shop_config, text  # noqa: F401  (fixtures)
+from shop_support import orders, payments, text
 
 pytestmark = pytest.mark.security
 AUTHORIZE = "KAARA0010"

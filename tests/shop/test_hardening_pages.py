@@ -15,10 +15,10 @@ import pytest
 from example_shop.testing import ShopDriver
 from flask_kuroneko.web import clean_description
 from test_checkout import start_sms
-from test_example_shop import SANDBOX_MERCHANT, payments, shop, shop_config, text  # noqa: F401
+from shop_support import SANDBOX_MERCHANT, payments, text
 
 pytestmark = pytest.mark.security
-TEMPLATES = Path(__file__).resolve().parent.parent / "flask_kuroneko" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "flask_kuroneko" / "templates"
 PUSH_SECRET = "push-secret-0123456789abcdef"
 
 

@@ -8,7 +8,7 @@ import pytest
 from example_shop.testing import ShopDriver, csrf_token
 from flask_kuroneko.web import parse_id, parse_ids, safe_path
 from test_checkout import start_sms
-from test_example_shop import shop, shop_config, text  # noqa: F401  (fixtures)
+from shop_support import text
 
 pytestmark = pytest.mark.security
 MSG_CONTROL = "制御文字"
