@@ -61,12 +61,8 @@ def payments(app) -> list:
         return rows
 
 
-def to_confirmation(page, base: str, method: str, **extra: str) -> None:
-    """Catalogue → product → cart → お客様情報 → お支払方法 → 確認."""
-    page.goto(base + "/")
-    page.get_by_role("link", name="有田焼 マグカップ").click()
-    page.get_by_role("button", name="カートに入れる").click()
-    page.get_by_role("link", name="ご購入手続きへ").click()
+def fill_customer(page) -> None:
+    """The お客様情報 form filled with the test customer."""
     page.fill("#name", "山田 太郎")
     page.fill("#name_kana", "ヤマダ タロウ")
     page.fill("#postal_code", "1000001")
@@ -74,6 +70,15 @@ def to_confirmation(page, base: str, method: str, **extra: str) -> None:
     page.fill("#address1", "千代田区千代田1-1")
     page.fill("#phone", "0312345678")
     page.fill("#email", "taro@example.com")
+
+
+def to_confirmation(page, base: str, method: str, **extra: str) -> None:
+    """Catalogue → product → cart → お客様情報 → お支払方法 → 確認."""
+    page.goto(base + "/")
+    page.get_by_role("link", name="有田焼 マグカップ").click()
+    page.get_by_role("button", name="カートに入れる").click()
+    page.get_by_role("link", name="ご購入手続きへ").click()
+    fill_customer(page)
     page.check("input[name=delivery_method][value=takkyubin]")
     page.get_by_role("button", name="お支払方法の選択へ").click()
     page.check(f"#method-{method} input[name=payment_method]")

@@ -10,8 +10,8 @@ injected; the CSP itself is tested in test_browser_security.py.
 from __future__ import annotations
 
 import pytest
-from browser_support import (CHROMIUM, SANDBOX_MERCHANT, axe_problems, payments, require_axe,
-                             to_confirmation)
+from browser_support import (CHROMIUM, SANDBOX_MERCHANT, axe_problems, fill_customer, payments,
+                             require_axe, to_confirmation)
 
 pytestmark = pytest.mark.browser
 
@@ -53,16 +53,6 @@ def _add(page, base: str, product_id: int) -> None:
     page.wait_for_selector("#to-checkout")
 
 
-def _customer(page) -> None:
-    page.fill("#name", "山田 太郎")
-    page.fill("#name_kana", "ヤマダ タロウ")
-    page.fill("#postal_code", "1000001")
-    page.select_option("#prefecture", "東京都")
-    page.fill("#address1", "千代田区千代田1-1")
-    page.fill("#phone", "0312345678")
-    page.fill("#email", "taro@example.com")
-
-
 def test_customer_pages_have_no_serious_violations(live_shop, browser, simulator):
     app, base = live_shop
     page = _tab(browser, PHONE)
@@ -99,7 +89,7 @@ def test_customer_pages_have_no_serious_violations(live_shop, browser, simulator
     _add(page, base, _product_id(app, "有田焼 マグカップ"))
     _add(page, base, _product_id(app, "デジタル写真集（ダウンロード）"))
     page.goto(base + "/checkout")
-    _customer(page)
+    fill_customer(page)
     page.check("input[name=delivery_method][value=takkyubin]")
     page.get_by_role("button", name="お支払方法の選択へ").click()
     page.wait_for_selector("#method-invoice.unavailable")
